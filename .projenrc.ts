@@ -1,0 +1,59 @@
+import { awscdk, javascript } from 'projen';
+
+const CDK_VERSION = '2.257.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-serverless-sql-api',
+  description:
+    'A serverless SQL API in one construct: Lambda in a VPC, RDS Proxy with IAM auth and TLS, published versions behind an alias, explicit cold-start choices.',
+  author: 'ServerlessSqlApi maintainers',
+  authorAddress: 'maintainers@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/serverless-sql-api/serverless-sql-api.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk', 'awscdk', 'aws-cdk', 'rds-proxy', 'lambda', 'rds', 'serverless', 'iam-auth'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  cdkVersion: CDK_VERSION,
+  cdkVersionPinning: false,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+
+  // Other jsii targets (Python, Java, .NET, Go) stay off until they can be packaged and verified.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  devDeps: [
+    'esbuild@^0.28.0',
+    'aws-cdk@^2.1148.1',
+    'tsconfig-paths@^4.2.0',
+    '@types/aws-lambda@^8.10.0',
+  ],
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 60_000,
+    },
+  },
+  gitignore: ['cdk.out', '*.d.ts.map'],
+});
+
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/runtime/');
+
+project.addTask('example:synth', {
+  description: 'Synthesize the example app through the CDK CLI (no AWS credentials needed)',
+  cwd: 'examples/todo-api',
+  env: { AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' },
+  exec: 'cdk synth --quiet --no-notices --output cdk.out',
+});
+
+project.synth();
