@@ -1,0 +1,146 @@
+import { Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ConfigurationError } from './private/validation';
+import { SqlEngineFamily } from './sql-engine';
+
+/** What every existing database must come with. */
+export interface ExistingDatabaseOptions {
+  /**
+   * The database's admin (master) secret. It is never readable by the API functions; it is kept for deploy-time
+   * bootstrap only.
+   */
+  readonly adminSecret: secretsmanager.ISecret;
+}
+
+/** Options for `ExistingDatabase.instance()`. */
+export interface ExistingInstanceOptions extends ExistingDatabaseOptions {
+  /**
+   * The instance, imported with `rds.DatabaseInstance.fromDatabaseInstanceAttributes()` including its `engine`
+   * (which decides the proxy's engine family), its `port`, its `securityGroups` (an ingress rule from the proxy
+   * on the port is added to them) and its `instanceResourceId` (the `db-…` id that IAM `rds-db:connect`
+   * statements name). IAM database authentication must be enabled on it.
+   */
+  readonly instance: rds.IDatabaseInstance;
+}
+
+/** Options for `ExistingDatabase.cluster()`. */
+export interface ExistingClusterOptions extends ExistingDatabaseOptions {
+  /**
+   * The Aurora cluster, imported with `rds.DatabaseCluster.fromDatabaseClusterAttributes()` including its `engine`
+   * , its `port`, its `securityGroups` (an ingress rule from the proxy on the port is added to them) and its
+   * `clusterResourceIdentifier` (the `cluster-…` id that IAM `rds-db:connect` statements name). IAM database
+   * authentication must be enabled on it.
+   */
+  readonly cluster: rds.IDatabaseCluster;
+}
+
+/** @internal */
+export interface BoundExistingDatabase {
+  readonly family: SqlEngineFamily;
+  readonly port: number;
+  readonly proxyTarget: rds.ProxyTarget;
+  readonly resourceId: string;
+}
+
+/**
+ * A database that already exists (RDS instance or Aurora cluster), to put behind a new RDS Proxy instead of
+ * creating one.
+ */
+export abstract class ExistingDatabase {
+  /** An existing RDS for PostgreSQL or MySQL instance. */
+  public static instance(options: ExistingInstanceOptions): ExistingDatabase {
+    return new ExistingInstance(options);
+  }
+
+  /** An existing Aurora PostgreSQL or MySQL cluster. */
+  public static cluster(options: ExistingClusterOptions): ExistingDatabase {
+    return new ExistingCluster(options);
+  }
+
+  /** The admin (master) secret of the database. */
+  public readonly adminSecret: secretsmanager.ISecret;
+
+  protected constructor(options: ExistingDatabaseOptions) {
+    this.adminSecret = options.adminSecret;
+  }
+
+  /** @internal */
+  public abstract _bind(scope: Construct): BoundExistingDatabase;
+}
+
+class ExistingInstance extends ExistingDatabase {
+  constructor(private readonly options: ExistingInstanceOptions) {
+    super(options);
+  }
+
+  public _bind(scope: Construct): BoundExistingDatabase {
+    const { instance } = this.options;
+    const family = familyOf(scope, 'existingDatabase.instance', instance.engine);
+    const resourceId = instance.instanceResourceId;
+    if (!resourceId) {
+      throw new ConfigurationError(scope, 'existingDatabase.instance.instanceResourceId', resourceId,
+        'Import the instance with `instanceResourceId` (its DbiResourceId, "db-…"): rds-db:connect grants name it.');
+    }
+    return {
+      family,
+      port: portOf(scope, 'existingDatabase.instance', instance.connections),
+      proxyTarget: rds.ProxyTarget.fromInstance(instance),
+      resourceId,
+    };
+  }
+}
+
+class ExistingCluster extends ExistingDatabase {
+  constructor(private readonly options: ExistingClusterOptions) {
+    super(options);
+  }
+
+  public _bind(scope: Construct): BoundExistingDatabase {
+    const { cluster } = this.options;
+    const family = familyOf(scope, 'existingDatabase.cluster', cluster.engine);
+    let resourceId: string | undefined;
+    try {
+      resourceId = cluster.clusterResourceIdentifier;
+    } catch {
+      resourceId = undefined;
+    }
+    if (!resourceId) {
+      throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterResourceIdentifier', resourceId,
+        'Import the cluster with `clusterResourceIdentifier` (its DbClusterResourceId, "cluster-…"): rds-db:connect grants name it.');
+    }
+    return {
+      family,
+      port: portOf(scope, 'existingDatabase.cluster', cluster.connections),
+      proxyTarget: rds.ProxyTarget.fromCluster(cluster),
+      resourceId,
+    };
+  }
+}
+
+function familyOf(scope: Construct, prop: string, engine: rds.IEngine | undefined): SqlEngineFamily {
+  switch (engine?.engineFamily) {
+    case 'POSTGRESQL':
+      return SqlEngineFamily.POSTGRES;
+    case 'MYSQL':
+      return SqlEngineFamily.MYSQL;
+    default:
+      throw new ConfigurationError(scope, `${prop}.engine`, engine?.engineType,
+        'Import the database with its `engine` (a PostgreSQL or MySQL engine): it decides the proxy engine family and the driver.');
+  }
+}
+
+function portOf(scope: Construct, prop: string, connections: ec2.Connections): number {
+  if (connections.securityGroups.length === 0) {
+    throw new ConfigurationError(scope, `${prop}.securityGroups`, '[]',
+      'Import the database with the security groups attached to it: the proxy needs an ingress rule on them.');
+  }
+  const port = connections.defaultPort?.toRuleJson().fromPort;
+  if (port === undefined || Token.isUnresolved(port)) {
+    throw new ConfigurationError(scope, `${prop}.port`, port === undefined ? undefined : 'an unresolved token',
+      'Import the database with its port as a number: security group rules and the function environment need it at synth time.');
+  }
+  return port;
+}

@@ -1,0 +1,186 @@
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { checkRange } from './private/validation';
+
+/** Options for `FrontDoor.httpApi()`. */
+export interface HttpApiFrontDoorOptions {
+  /**
+   * The API's name.
+   *
+   * @default - the construct's path
+   */
+  readonly apiName?: string;
+
+  /**
+   * CORS preflight settings.
+   *
+   * @default - no CORS
+   */
+  readonly corsPreflight?: apigwv2.CorsPreflightOptions;
+
+  /**
+   * The authorizer of every route (JWT, Lambda or IAM).
+   *
+   * @default - no authorizer: the API is public
+   */
+  readonly defaultAuthorizer?: apigwv2.IHttpRouteAuthorizer;
+
+  /**
+   * Steady-state request rate limit (requests per second) of the stage. Bounds the load that can reach the
+   * function and, through it, the database.
+   *
+   * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+   * @default 1000
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst limit (requests) of the stage.
+   *
+   * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+   * @default 500
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * How long access logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly accessLogRetention?: logs.RetentionDays;
+}
+
+/** Options for `FrontDoor.functionUrl()`. */
+export interface FunctionUrlFrontDoorOptions {
+  /**
+   * Who may call the URL: `AWS_IAM` (SigV4-signed callers granted with `grantInvokeUrl`) or `NONE` (public; both
+   * `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` are granted to everyone, scoped to URL invocations).
+   */
+  readonly authType: lambda.FunctionUrlAuthType;
+
+  /**
+   * Stream the response (`RESPONSE_STREAM` invoke mode) instead of buffering it.
+   *
+   * @default false
+   */
+  readonly streaming?: boolean;
+
+  /**
+   * CORS settings.
+   *
+   * @default - no CORS
+   */
+  readonly cors?: lambda.FunctionUrlCorsOptions;
+}
+
+/** @internal */
+export interface FrontDoorTarget {
+  readonly alias: lambda.Alias;
+  readonly runtime: lambda.Runtime;
+  readonly timeout: Duration;
+}
+
+/** @internal */
+export interface BoundFrontDoor {
+  readonly url?: string;
+  readonly httpApi?: apigwv2.HttpApi;
+  readonly functionUrl?: lambda.FunctionUrl;
+}
+
+/** The HTTP API's maximum integration timeout. */
+const HTTP_API_MAX_TIMEOUT = Duration.seconds(30);
+
+/**
+ * How clients reach the API. Every front door invokes the alias, never `$LATEST`.
+ */
+export abstract class FrontDoor {
+  /** An API Gateway HTTP API (payload format 2.0) sending every route to the alias. Default. */
+  public static httpApi(options: HttpApiFrontDoorOptions = {}): FrontDoor {
+    return new HttpApiFrontDoor(options);
+  }
+
+  /** A Lambda function URL on the alias. */
+  public static functionUrl(options: FunctionUrlFrontDoorOptions): FrontDoor {
+    return new FunctionUrlFrontDoor(options);
+  }
+
+  /** No front door: invoke the alias yourself (for example from another service). */
+  public static none(): FrontDoor {
+    return new NoFrontDoor();
+  }
+
+  /** @internal */
+  public abstract _bind(scope: Construct, target: FrontDoorTarget): BoundFrontDoor;
+}
+
+class HttpApiFrontDoor extends FrontDoor {
+  constructor(private readonly options: HttpApiFrontDoorOptions) {
+    super();
+  }
+
+  public _bind(scope: Construct, { alias, timeout }: FrontDoorTarget): BoundFrontDoor {
+    const rateLimit = this.options.throttlingRateLimit ?? 1000;
+    const burstLimit = this.options.throttlingBurstLimit ?? 500;
+    checkRange(scope, 'frontDoor.throttlingRateLimit', rateLimit, 1, 100_000, ' requests/s');
+    checkRange(scope, 'frontDoor.throttlingBurstLimit', burstLimit, 1, 50_000, ' requests');
+    if (!timeout.isUnresolved() && timeout.toSeconds() > HTTP_API_MAX_TIMEOUT.toSeconds()) {
+      Annotations.of(scope).addWarningV2('serverless-sql-api:httpApiTimeout',
+        `timeout is ${timeout.toHumanString()} but an HTTP API answers 503 after ${HTTP_API_MAX_TIMEOUT.toHumanString()}; ` +
+        'lower the timeout or use FrontDoor.functionUrl() for long requests.');
+    }
+
+    const httpApi = new apigwv2.HttpApi(scope, 'HttpApi', {
+      apiName: this.options.apiName,
+      corsPreflight: this.options.corsPreflight,
+      defaultAuthorizer: this.options.defaultAuthorizer,
+      createDefaultStage: false,
+      defaultIntegration: new integrations.HttpLambdaIntegration('Integration', alias, {
+        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    const accessLogs = new logs.LogGroup(scope, 'HttpApiAccessLogs', {
+      retention: this.options.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    const stage = httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit, burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigateway.AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+    return { url: stage.url, httpApi };
+  }
+}
+
+class FunctionUrlFrontDoor extends FrontDoor {
+  constructor(private readonly options: FunctionUrlFrontDoorOptions) {
+    super();
+  }
+
+  public _bind(scope: Construct, { alias, runtime }: FrontDoorTarget): BoundFrontDoor {
+    if (this.options.streaming && runtime.family !== lambda.RuntimeFamily.NODEJS) {
+      Annotations.of(scope).addWarningV2('serverless-sql-api:streamingRuntime',
+        `frontDoor.streaming is set but ${runtime.name} has no native response streaming; ` +
+        'use a Node.js runtime or a custom runtime that implements it.');
+    }
+    const functionUrl = alias.addFunctionUrl({
+      authType: this.options.authType,
+      invokeMode: this.options.streaming ? lambda.InvokeMode.RESPONSE_STREAM : lambda.InvokeMode.BUFFERED,
+      cors: this.options.cors,
+    });
+    return { url: functionUrl.url, functionUrl };
+  }
+}
+
+class NoFrontDoor extends FrontDoor {
+  public _bind(): BoundFrontDoor {
+    return {};
+  }
+}

@@ -1,0 +1,151 @@
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { ExistingDatabase } from './existing-database';
+import { FrontDoor } from './front-door';
+import { SqlDatabase, SqlProxyOptions } from './sql-database';
+import { SqlEngine } from './sql-engine';
+import { SqlFunction, SqlFunctionOptions } from './sql-function';
+
+/** Properties of a `ServerlessSqlApi`. */
+export interface ServerlessSqlApiProps extends SqlFunctionOptions {
+  /**
+   * The VPC for the function, the proxy and the database.
+   *
+   * @default - a new VPC over 2 Availability Zones with isolated subnets only and no NAT gateway
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The subnets for the function, the proxy and the database; they must span at least two Availability Zones.
+   *
+   * @default - the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The database engine to create. Not allowed together with `existingDatabase`.
+   *
+   * @default SqlEngine.postgres()
+   */
+  readonly engine?: SqlEngine;
+
+  /**
+   * Use an existing database instead of creating one.
+   *
+   * @default - a new database is created from `engine`
+   */
+  readonly existingDatabase?: ExistingDatabase;
+
+  /**
+   * The name of the application database.
+   *
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * RDS Proxy settings. IAM authentication and TLS are always required.
+   *
+   * @default - see `SqlProxyOptions`
+   */
+  readonly proxy?: SqlProxyOptions;
+
+  /**
+   * How clients reach the API.
+   *
+   * @default FrontDoor.httpApi()
+   */
+  readonly frontDoor?: FrontDoor;
+}
+
+/**
+ * A serverless SQL API: a Lambda function in a VPC, served only through an alias on its newest published version,
+ * that reaches a PostgreSQL or MySQL database (RDS instance or Aurora Serverless v2) through RDS Proxy with IAM
+ * authentication and TLS, behind an HTTP API or a function URL.
+ *
+ * @example
+ * new ServerlessSqlApi(this, 'Api', {
+ *   handler: ApiHandler.nodejs({ entry: 'src/api.ts' }),
+ * });
+ */
+export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam.IGrantable {
+  /** The VPC of the function, the proxy and the database. */
+  public readonly vpc: ec2.IVpc;
+
+  /** The database behind its proxy. */
+  public readonly database: SqlDatabase;
+
+  /** The RDS Proxy that functions connect to. */
+  public readonly proxy: rds.DatabaseProxy;
+
+  /** The API function. Invoke it only through `alias`. */
+  public readonly function: lambda.Function;
+
+  /** The alias every front door, permission and integration targets. */
+  public readonly alias: lambda.Alias;
+
+  /** The database user the API function connects as. */
+  public readonly dbUser: string;
+
+  /** The API's URL; undefined with `FrontDoor.none()`. */
+  public readonly url?: string;
+
+  /** The network access of the API function (its security group). */
+  public readonly connections: ec2.Connections;
+
+  /** The principal the API function runs as. */
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
+    super(scope, id);
+
+    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      restrictDefaultSecurityGroup: true,
+    });
+
+    this.database = new SqlDatabase(this, 'Database', {
+      vpc: this.vpc,
+      vpcSubnets: props.vpcSubnets,
+      engine: props.engine,
+      existingDatabase: props.existingDatabase,
+      databaseName: props.databaseName,
+      proxy: props.proxy,
+    });
+    this.proxy = this.database.proxy;
+
+    const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
+    this.function = handler.function;
+    this.alias = handler.alias;
+    this.dbUser = handler.dbUser;
+    this.connections = handler.connections;
+    this.grantPrincipal = handler.grantPrincipal;
+
+    const frontDoor = (props.frontDoor ?? FrontDoor.httpApi())._bind(this, {
+      alias: this.alias,
+      runtime: props.handler.runtime,
+      timeout: this.function.timeout ?? Duration.seconds(3),
+    });
+    this.url = frontDoor.url;
+    if (this.url) {
+      new CfnOutput(this, 'Url', { value: this.url, description: 'The URL of the API' });
+    }
+  }
+
+  /**
+   * Allow `grantee` to connect through the proxy as `dbUser` with an IAM token. The grantee also needs a network
+   * path: `api.database.connections.allowDefaultPortFrom(grantee)`.
+   *
+   * @param grantee who may connect
+   * @param dbUser the database user; defaults to the API's `dbUser`
+   */
+  public grantConnect(grantee: iam.IGrantable, dbUser?: string): iam.Grant {
+    return this.database.grantConnect(grantee, dbUser ?? this.dbUser);
+  }
+}

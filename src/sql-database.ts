@@ -1,0 +1,336 @@
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ExistingDatabase } from './existing-database';
+import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
+import { SqlEngine, SqlEngineFamily } from './sql-engine';
+
+/**
+ * RDS Proxy settings. IAM authentication (end to end: client → proxy → database) and TLS are always required and
+ * cannot be turned off.
+ *
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html
+ */
+export interface SqlProxyOptions {
+  /**
+   * How long a client waits for a database connection when the pool is at its maximum.
+   * From 1 second to 1 hour, or 0 for no limit.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html#rds-proxy-connection-pooling-tuning.connectionborrowtimeout
+   * @default Duration.seconds(120)
+   */
+  readonly borrowTimeout?: Duration;
+
+  /**
+   * The largest pool the proxy opens, as a percentage (1–100) of the database's `max_connections`.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html#rds-proxy-connection-pooling-tuning.maxconnectionspercent
+   * @default 100
+   */
+  readonly maxConnectionsPercent?: number;
+
+  /**
+   * How many idle database connections the proxy keeps, as a percentage (0 to `maxConnectionsPercent`) of the
+   * database's `max_connections`.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html#rds-proxy-connection-pooling-tuning.maxidleconnectionspercent
+   * @default - half of `maxConnectionsPercent`
+   */
+  readonly maxIdleConnectionsPercent?: number;
+
+  /**
+   * How long a client connection may stay idle before the proxy closes it, from 1 second to 8 hours. The runtime
+   * package evicts connections idle for most of this bound before reuse.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html#rds-proxy-connection-pooling-tuning.idleclienttimeout
+   * @default Duration.minutes(30)
+   */
+  readonly idleClientTimeout?: Duration;
+
+  /**
+   * Log the text of SQL statements passing through the proxy. Only for debugging: statements may hold personal data.
+   *
+   * @default false
+   */
+  readonly debugLogging?: boolean;
+}
+
+/** Properties of a `SqlDatabase`. */
+export interface SqlDatabaseProps {
+  /** The VPC of the database and the proxy. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets for the database and the proxy; they must span at least two Availability Zones.
+   *
+   * @default - the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The engine of the database to create. Not allowed together with `existingDatabase`.
+   *
+   * @default SqlEngine.postgres()
+   */
+  readonly engine?: SqlEngine;
+
+  /**
+   * Put an existing database behind the proxy instead of creating one.
+   *
+   * @default - a new database is created from `engine`
+   */
+  readonly existingDatabase?: ExistingDatabase;
+
+  /**
+   * The name of the application database.
+   *
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * The proxy's connection settings.
+   *
+   * @default - the defaults of each `SqlProxyOptions` field
+   */
+  readonly proxy?: SqlProxyOptions;
+}
+
+/**
+ * A database reachable through an RDS Proxy with IAM authentication, as functions need to see it.
+ * `SqlDatabase` implements it.
+ */
+export interface ISqlDatabase extends ec2.IConnectable {
+  /** The wire protocol of the database. */
+  readonly engineFamily: SqlEngineFamily;
+  /** The port of the proxy. */
+  readonly port: number;
+  /** The name of the application database. */
+  readonly databaseName: string;
+  /** The endpoint (host name) of the proxy that functions connect to. */
+  readonly proxyEndpoint: string;
+  /** How long the proxy keeps an idle client connection open. */
+  readonly idleClientTimeout: Duration;
+  /** The VPC of the proxy. */
+  readonly vpc: ec2.IVpc;
+  /** The subnets functions are placed in. */
+  readonly vpcSubnets: ec2.SubnetSelection;
+  /** Allow `grantee` to connect through the proxy as `dbUser` with an IAM token. */
+  grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant;
+}
+
+/** The admin user name of the databases this library creates. */
+export const ADMIN_USERNAME = 'sqladmin';
+
+const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const RESERVED_DATABASE_NAMES = ['postgres', 'template0', 'template1', 'rdsadmin', 'mysql', 'sys', 'information_schema', 'performance_schema'];
+const RESERVED_USERS = [ADMIN_USERNAME, 'postgres', 'rdsadmin', 'rdsproxyadmin', 'rds_superuser', 'root', 'mysql', 'admin', 'rdsrepladmin'];
+
+/**
+ * Throws unless `dbUser` is a name the application may connect as: a plain SQL identifier that is not an admin or
+ * reserved account.
+ */
+export function validateDbUser(scope: Construct, prop: string, dbUser: string) {
+  checkPattern(scope, prop, dbUser, IDENTIFIER,
+    'Use 1–63 letters, digits or underscores, starting with a letter (for example "app_user").');
+  if (!Token.isUnresolved(dbUser) && RESERVED_USERS.includes(dbUser.toLowerCase())) {
+    throw new ConfigurationError(scope, prop, dbUser,
+      `That is an admin or reserved account; functions never connect as one. Use an application user such as "app_user" (reserved: ${RESERVED_USERS.join(', ')}).`);
+  }
+}
+
+/**
+ * A database (new or existing) behind an RDS Proxy that accepts only IAM-authenticated TLS connections and
+ * authenticates to the database with IAM as well, so no application password exists anywhere.
+ *
+ * Security groups chain proxy → database on the engine port only; open the path to the proxy with
+ * `connections.allowDefaultPortFrom(peer)` and grant callers with `grantConnect(grantee, dbUser)`.
+ */
+export class SqlDatabase extends Construct implements ISqlDatabase {
+  /** The proxy in front of the database. */
+  public readonly proxy: rds.DatabaseProxy;
+
+  /** The endpoint (host name) of the proxy. */
+  public readonly proxyEndpoint: string;
+
+  /** The database instance, when this construct created an RDS instance. */
+  public readonly instance?: rds.DatabaseInstance;
+
+  /** The Aurora cluster, when this construct created one. */
+  public readonly cluster?: rds.DatabaseCluster;
+
+  /** The admin (master) secret of the database. Never granted to the application. */
+  public readonly adminSecret: secretsmanager.ISecret;
+
+  /** The wire protocol of the database. */
+  public readonly engineFamily: SqlEngineFamily;
+
+  /** The port of the proxy and the database. */
+  public readonly port: number;
+
+  /** The name of the application database. */
+  public readonly databaseName: string;
+
+  /** The VPC of the database and the proxy. */
+  public readonly vpc: ec2.IVpc;
+
+  /** The subnets of the database and the proxy. */
+  public readonly vpcSubnets: ec2.SubnetSelection;
+
+  /** Network access to the proxy: `allowDefaultPortFrom(peer)` opens the engine port. */
+  public readonly connections: ec2.Connections;
+
+  /** How long the proxy keeps an idle client connection open. */
+  public readonly idleClientTimeout: Duration;
+
+  /** The resource id (`db-…` or `cluster-…`) of the database, as `rds-db:connect` statements of the proxy name it. */
+  public readonly databaseResourceId: string;
+
+  private readonly proxyRole: iam.Role;
+  private readonly usersTheProxyMayBe = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: SqlDatabaseProps) {
+    super(scope, id);
+
+    if (props.engine && props.existingDatabase) {
+      throw new ConfigurationError(this, 'engine', 'set together with existingDatabase',
+        'Give either `engine` (to create a database) or `existingDatabase` (to use one), not both.');
+    }
+    this.databaseName = props.databaseName ?? 'app';
+    checkPattern(this, 'databaseName', this.databaseName, IDENTIFIER,
+      'Use 1–63 letters, digits or underscores, starting with a letter (for example "app").');
+    if (!Token.isUnresolved(this.databaseName) && RESERVED_DATABASE_NAMES.includes(this.databaseName.toLowerCase())) {
+      throw new ConfigurationError(this, 'databaseName', this.databaseName,
+        `That name is reserved by the engine or RDS; choose another (reserved: ${RESERVED_DATABASE_NAMES.join(', ')}).`);
+    }
+    validateProxyOptions(this, props.proxy ?? {});
+
+    this.vpc = props.vpc;
+    this.vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    validateSubnets(this, 'vpcSubnets', this.vpc, this.vpcSubnets);
+
+    let proxyTarget: rds.ProxyTarget;
+    if (props.existingDatabase) {
+      const bound = props.existingDatabase._bind(this);
+      this.engineFamily = bound.family;
+      this.port = bound.port;
+      this.databaseResourceId = bound.resourceId;
+      this.adminSecret = props.existingDatabase.adminSecret;
+      proxyTarget = bound.proxyTarget;
+    } else {
+      const engine = props.engine ?? SqlEngine.postgres();
+      this.engineFamily = engine.family;
+      this.port = engine.port;
+      const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Database: ingress only from the RDS Proxy on the engine port',
+        allowAllOutbound: false,
+      });
+      const created = engine._createDatabase(this, {
+        vpc: this.vpc,
+        vpcSubnets: this.vpcSubnets,
+        securityGroup: databaseSecurityGroup,
+        databaseName: this.databaseName,
+        adminUsername: ADMIN_USERNAME,
+      });
+      if (created.resource instanceof rds.DatabaseCluster) {
+        this.cluster = created.resource;
+      } else {
+        this.instance = created.resource;
+      }
+      this.adminSecret = created.adminSecret!;
+      this.databaseResourceId = created.resourceId;
+      proxyTarget = created.proxyTarget;
+    }
+
+    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: 'RDS Proxy: IAM authentication to the database as the application users',
+    });
+    const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: this.vpc,
+      description: 'RDS Proxy: ingress from granted functions, egress only to the database on the engine port',
+      allowAllOutbound: false,
+    });
+    const proxyOptions = props.proxy ?? {};
+    const maxConnectionsPercent = proxyOptions.maxConnectionsPercent ?? 100;
+    this.idleClientTimeout = proxyOptions.idleClientTimeout ?? Duration.minutes(30);
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget,
+      vpc: this.vpc,
+      vpcSubnets: this.vpcSubnets,
+      securityGroups: [proxySecurityGroup],
+      role: this.proxyRole,
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
+      iamAuth: true,
+      requireTLS: true,
+      borrowTimeout: proxyOptions.borrowTimeout ?? Duration.seconds(120),
+      maxConnectionsPercent,
+      maxIdleConnectionsPercent: proxyOptions.maxIdleConnectionsPercent ?? Math.floor(maxConnectionsPercent / 2),
+      idleClientTimeout: this.idleClientTimeout,
+      debugLogging: proxyOptions.debugLogging ?? false,
+    });
+
+    // The proxy target opens proxy → database on the database's port (both security groups deny everything else).
+    this.proxyEndpoint = this.proxy.endpoint;
+    this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
+  }
+
+  /**
+   * Allow `grantee` to connect through the proxy as the database user `dbUser` with an IAM token:
+   * `rds-db:connect` on `arn:…:rds-db:REGION:ACCOUNT:dbuser:prx-…/dbUser` for the grantee, and on the database's
+   * resource id for the proxy's own role (end-to-end IAM). The user must exist in the database and be enabled
+   * for IAM authentication.
+   */
+  public grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
+    validateDbUser(this, 'dbUser', dbUser);
+    if (!this.usersTheProxyMayBe.has(dbUser)) {
+      this.usersTheProxyMayBe.add(dbUser);
+      this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['rds-db:connect'],
+        resources: [Stack.of(this).formatArn({
+          service: 'rds-db',
+          resource: 'dbuser',
+          resourceName: `${this.databaseResourceId}/${dbUser}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })],
+      }));
+    }
+    return this.proxy.grantConnect(grantee, dbUser);
+  }
+}
+
+function validateProxyOptions(scope: Construct, options: SqlProxyOptions) {
+  const borrow = options.borrowTimeout;
+  if (!(borrow && !borrow.isUnresolved() && borrow.toSeconds({ integral: false }) === 0)) {
+    checkDurationSeconds(scope, 'proxy.borrowTimeout', borrow, 1, 3600);
+  }
+  checkDurationSeconds(scope, 'proxy.idleClientTimeout', options.idleClientTimeout, 1, 28800);
+  checkInteger(scope, 'proxy.maxConnectionsPercent', options.maxConnectionsPercent);
+  checkRange(scope, 'proxy.maxConnectionsPercent', options.maxConnectionsPercent, 1, 100, '%');
+  checkInteger(scope, 'proxy.maxIdleConnectionsPercent', options.maxIdleConnectionsPercent);
+  const max = options.maxConnectionsPercent ?? 100;
+  checkRange(scope, 'proxy.maxIdleConnectionsPercent', options.maxIdleConnectionsPercent, 0,
+    Token.isUnresolved(max) ? 100 : max, '% (it may not exceed maxConnectionsPercent)');
+}
+
+/** Throws when the selected subnets of `vpc` span fewer than two Availability Zones. */
+export function validateSubnets(scope: Construct, prop: string, vpc: ec2.IVpc, selection: ec2.SubnetSelection) {
+  let selected: ec2.SelectedSubnets;
+  try {
+    selected = vpc.selectSubnets(selection);
+  } catch (e) {
+    throw new ConfigurationError(scope, prop, JSON.stringify(selection),
+      `The VPC has no such subnets (${(e as Error).message}). Pass \`vpcSubnets\` naming subnets the VPC has, in at least two Availability Zones.`);
+  }
+  const zones = selected.availabilityZones;
+  if (zones.some(zone => Token.isUnresolved(zone))) return;
+  const distinct = new Set(zones);
+  if (distinct.size < 2) {
+    throw new ConfigurationError(scope, prop, `${selected.subnets.length} subnet(s) in ${distinct.size} AZ(s) [${[...distinct].join(', ')}]`,
+      'RDS and RDS Proxy need subnets in at least two Availability Zones; select (or add) subnets in a second AZ.');
+  }
+}

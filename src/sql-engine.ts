@@ -1,0 +1,302 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { checkRange, ConfigurationError } from './private/validation';
+
+/**
+ * The wire protocol a database speaks, which decides the driver, the port and the proxy's engine family.
+ */
+export enum SqlEngineFamily {
+  /** PostgreSQL (RDS for PostgreSQL, Aurora PostgreSQL). Default port 5432. */
+  POSTGRES = 'postgres',
+  /** MySQL (RDS for MySQL, Aurora MySQL). Default port 3306. */
+  MYSQL = 'mysql',
+}
+
+/** Settings shared by the single-instance engines (RDS for PostgreSQL, RDS for MySQL). */
+export interface InstanceEngineOptions {
+  /**
+   * The instance class.
+   *
+   * @default - db.t4g.micro (Graviton, burstable): the cheapest class RDS Proxy supports; size up for production load
+   */
+  readonly instanceType?: ec2.InstanceType;
+
+  /**
+   * Initial storage, in GiB (gp3).
+   *
+   * @default 20
+   */
+  readonly allocatedStorage?: number;
+
+  /**
+   * Upper limit for storage autoscaling, in GiB. Must be at least `allocatedStorage`.
+   *
+   * @default 100
+   */
+  readonly maxAllocatedStorage?: number;
+
+  /**
+   * Run a synchronous standby in a second Availability Zone.
+   *
+   * @default false
+   */
+  readonly multiAz?: boolean;
+}
+
+/** Options for `SqlEngine.postgres()`. */
+export interface PostgresEngineOptions extends InstanceEngineOptions {
+  /**
+   * The PostgreSQL version.
+   *
+   * @default rds.PostgresEngineVersion.VER_17_7
+   */
+  readonly version?: rds.PostgresEngineVersion;
+}
+
+/** Options for `SqlEngine.mysql()`. */
+export interface MysqlEngineOptions extends InstanceEngineOptions {
+  /**
+   * The MySQL version.
+   *
+   * @default rds.MysqlEngineVersion.VER_8_4_7
+   */
+  readonly version?: rds.MysqlEngineVersion;
+}
+
+/** Capacity settings shared by the Aurora Serverless v2 engines. */
+export interface AuroraServerlessOptions {
+  /**
+   * Minimum capacity, in Aurora capacity units (ACU), from 0.5 to 256 in steps of 0.5.
+   *
+   * Auto-pause (0 ACU) is refused: the connections RDS Proxy keeps open would prevent the cluster from pausing.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+   * @default 0.5
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Maximum capacity, in ACU, from 1 to 256 in steps of 0.5, at least `minCapacity`.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Number of Serverless v2 reader instances that scale with the writer (for failover in a second AZ).
+   *
+   * @default 0
+   */
+  readonly readers?: number;
+}
+
+/** Options for `SqlEngine.auroraPostgres()`. */
+export interface AuroraPostgresEngineOptions extends AuroraServerlessOptions {
+  /**
+   * The Aurora PostgreSQL version.
+   *
+   * @default rds.AuroraPostgresEngineVersion.VER_17_7
+   */
+  readonly version?: rds.AuroraPostgresEngineVersion;
+}
+
+/** Options for `SqlEngine.auroraMysql()`. */
+export interface AuroraMysqlEngineOptions extends AuroraServerlessOptions {
+  /**
+   * The Aurora MySQL version.
+   *
+   * @default rds.AuroraMysqlEngineVersion.VER_3_10_3
+   */
+  readonly version?: rds.AuroraMysqlEngineVersion;
+}
+
+/** @internal */
+export interface DatabaseSettings {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly databaseName: string;
+  readonly adminUsername: string;
+}
+
+/** @internal */
+export interface CreatedDatabase {
+  readonly resource: rds.DatabaseInstance | rds.DatabaseCluster;
+  readonly proxyTarget: rds.ProxyTarget;
+  /** The DbiResourceId / DbClusterResourceId that `rds-db:connect` resources name. */
+  readonly resourceId: string;
+  readonly adminSecret: rds.DatabaseSecret | undefined;
+}
+
+const BACKUP_RETENTION = Duration.days(7);
+
+/**
+ * The database engine to create behind the proxy: RDS for PostgreSQL or MySQL (a single instance), or Aurora
+ * PostgreSQL or MySQL Serverless v2 (a cluster).
+ *
+ * Every engine is created with storage encryption, deletion protection, a snapshot on removal, 7 days of automated
+ * backups, IAM database authentication and a generated admin secret in Secrets Manager.
+ */
+export abstract class SqlEngine {
+  /** RDS for PostgreSQL, a single instance (default engine). */
+  public static postgres(options: PostgresEngineOptions = {}): SqlEngine {
+    return new InstanceEngine(SqlEngineFamily.POSTGRES, options,
+      rds.DatabaseInstanceEngine.postgres({ version: options.version ?? rds.PostgresEngineVersion.VER_17_7 }),
+      ['postgresql', 'upgrade']);
+  }
+
+  /** RDS for MySQL, a single instance. */
+  public static mysql(options: MysqlEngineOptions = {}): SqlEngine {
+    return new InstanceEngine(SqlEngineFamily.MYSQL, options,
+      rds.DatabaseInstanceEngine.mysql({ version: options.version ?? rds.MysqlEngineVersion.VER_8_4_7 }),
+      ['error', 'slowquery']);
+  }
+
+  /** Aurora PostgreSQL Serverless v2. */
+  public static auroraPostgres(options: AuroraPostgresEngineOptions = {}): SqlEngine {
+    return new AuroraEngine(SqlEngineFamily.POSTGRES, options,
+      rds.DatabaseClusterEngine.auroraPostgres({ version: options.version ?? rds.AuroraPostgresEngineVersion.VER_17_7 }),
+      ['postgresql']);
+  }
+
+  /** Aurora MySQL Serverless v2. */
+  public static auroraMysql(options: AuroraMysqlEngineOptions = {}): SqlEngine {
+    return new AuroraEngine(SqlEngineFamily.MYSQL, options,
+      rds.DatabaseClusterEngine.auroraMysql({ version: options.version ?? rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+      ['error', 'slowquery']);
+  }
+
+  /** The wire protocol of this engine. */
+  public readonly family: SqlEngineFamily;
+
+  /** The port the database and the proxy listen on. */
+  public readonly port: number;
+
+  /** Whether this engine is an Aurora Serverless v2 cluster (true) or a single RDS instance (false). */
+  public readonly isAurora: boolean;
+
+  protected constructor(family: SqlEngineFamily, isAurora: boolean) {
+    this.family = family;
+    this.isAurora = isAurora;
+    this.port = defaultPort(family);
+  }
+
+  /** @internal */
+  public abstract _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase;
+}
+
+/** The default port of an engine family. */
+export function defaultPort(family: SqlEngineFamily): number {
+  return family === SqlEngineFamily.POSTGRES ? 5432 : 3306;
+}
+
+class InstanceEngine extends SqlEngine {
+  constructor(
+    family: SqlEngineFamily,
+    private readonly options: InstanceEngineOptions,
+    private readonly engine: rds.IInstanceEngine,
+    private readonly logExports: string[],
+  ) {
+    super(family, false);
+  }
+
+  public _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase {
+    const allocatedStorage = this.options.allocatedStorage ?? 20;
+    const maxAllocatedStorage = this.options.maxAllocatedStorage ?? Math.max(100, allocatedStorage);
+    checkRange(scope, 'engine.allocatedStorage', allocatedStorage, 20, 65536, ' GiB');
+    checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
+
+    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername });
+    const instance = new rds.DatabaseInstance(scope, 'Instance', {
+      engine: this.engine,
+      instanceType: this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+      vpc: settings.vpc,
+      vpcSubnets: settings.vpcSubnets,
+      securityGroups: [settings.securityGroup],
+      port: this.port,
+      credentials: rds.Credentials.fromSecret(adminSecret),
+      databaseName: settings.databaseName,
+      allocatedStorage,
+      maxAllocatedStorage,
+      storageType: rds.StorageType.GP3,
+      storageEncrypted: true,
+      multiAz: this.options.multiAz ?? false,
+      iamAuthentication: true,
+      publiclyAccessible: false,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+      backupRetention: BACKUP_RETENTION,
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      cloudwatchLogsExports: this.logExports,
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+    });
+    return {
+      resource: instance,
+      proxyTarget: rds.ProxyTarget.fromInstance(instance),
+      resourceId: instance.instanceResourceId!,
+      adminSecret,
+    };
+  }
+}
+
+class AuroraEngine extends SqlEngine {
+  constructor(
+    family: SqlEngineFamily,
+    private readonly options: AuroraServerlessOptions,
+    private readonly engine: rds.IClusterEngine,
+    private readonly logExports: string[],
+  ) {
+    super(family, true);
+  }
+
+  public _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase {
+    const minCapacity = this.options.minCapacity ?? 0.5;
+    const maxCapacity = this.options.maxCapacity ?? Math.max(4, minCapacity);
+    const readers = this.options.readers ?? 0;
+    if (minCapacity === 0) {
+      throw new ConfigurationError(scope, 'engine.minCapacity', minCapacity,
+        'Auto-pause (0 ACU) never happens behind RDS Proxy, which keeps connections open; use 0.5 or more.');
+    }
+    checkRange(scope, 'engine.minCapacity', minCapacity, 0.5, 256, ' ACU');
+    checkRange(scope, 'engine.maxCapacity', maxCapacity, Math.max(1, minCapacity), 256, ' ACU');
+    for (const [prop, value] of [['engine.minCapacity', minCapacity], ['engine.maxCapacity', maxCapacity]] as const) {
+      if (value % 0.5 !== 0) {
+        throw new ConfigurationError(scope, prop, value, 'Use a multiple of 0.5 ACU.');
+      }
+    }
+    checkRange(scope, 'engine.readers', readers, 0, 15);
+
+    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername });
+    const cluster = new rds.DatabaseCluster(scope, 'Cluster', {
+      engine: this.engine,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
+      readers: Array.from({ length: readers }, (_, i) =>
+        rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, { scaleWithWriter: true, autoMinorVersionUpgrade: true })),
+      serverlessV2MinCapacity: minCapacity,
+      serverlessV2MaxCapacity: maxCapacity,
+      vpc: settings.vpc,
+      vpcSubnets: settings.vpcSubnets,
+      securityGroups: [settings.securityGroup],
+      port: this.port,
+      credentials: rds.Credentials.fromSecret(adminSecret),
+      defaultDatabaseName: settings.databaseName,
+      storageEncrypted: true,
+      iamAuthentication: true,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+      backup: { retention: BACKUP_RETENTION },
+      copyTagsToSnapshot: true,
+      cloudwatchLogsExports: this.logExports,
+    });
+    return {
+      resource: cluster,
+      proxyTarget: rds.ProxyTarget.fromCluster(cluster),
+      resourceId: cluster.clusterResourceIdentifier,
+      adminSecret,
+    };
+  }
+}

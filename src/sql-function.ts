@@ -1,0 +1,189 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ApiHandler } from './api-handler';
+import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
+import { ISqlDatabase, validateDbUser } from './sql-database';
+
+/** Settings of a function that talks to the database (see `SqlFunction`). */
+export interface SqlFunctionOptions {
+  /** The code that answers requests. */
+  readonly handler: ApiHandler;
+
+  /**
+   * The database user the function connects as, with an IAM token. Never the admin user.
+   *
+   * @default 'app_user'
+   */
+  readonly dbUser?: string;
+
+  /**
+   * The name of the alias every invoker targets. It always points at the newest published version.
+   *
+   * @default 'live'
+   */
+  readonly aliasName?: string;
+
+  /**
+   * Memory in MiB, from 128 to 10,240. CPU scales with it.
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * The maximum run time of one invocation, from 1 second to 15 minutes.
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * The instruction set.
+   *
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+
+  /**
+   * Extra environment variables. Names starting with `SQL_` are reserved for the connection contract, and no
+   * secret belongs here: the function authenticates with IAM.
+   *
+   * @default - only the SQL_* contract
+   */
+  readonly environment?: { [key: string]: string };
+
+  /**
+   * How long the function's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * X-Ray tracing.
+   *
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
+
+  /**
+   * The most concurrent executions this function may use (reserved from the account's pool).
+   *
+   * @default - no reservation: the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * A description of the function.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** Properties of a `SqlFunction`. */
+export interface SqlFunctionProps extends SqlFunctionOptions {
+  /** The database to connect to through its proxy. */
+  readonly database: ISqlDatabase;
+}
+
+/** Names of the environment variables of the connection contract with the runtime package. */
+export const SQL_ENVIRONMENT_PREFIX = 'SQL_';
+
+const ALIAS_NAME = /^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * A Lambda function in the database's VPC that reaches the database through RDS Proxy with an IAM token as one
+ * named database user, and is invoked only through an alias on its newest published version.
+ *
+ * It sets `SQL_ENGINE`, `SQL_HOST`, `SQL_PORT`, `SQL_DATABASE`, `SQL_USER`, `SQL_AUTH` (always `iam`) and
+ * `SQL_PROXY_IDLE_TIMEOUT` (seconds) for the runtime package, and no secret.
+ */
+export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
+  /** The function. Invoke it only through `alias`. */
+  public readonly function: lambda.Function;
+
+  /** The alias that every invoker targets. */
+  public readonly alias: lambda.Alias;
+
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  /** The database user the function connects as. */
+  public readonly dbUser: string;
+
+  /** The function's network access (its security group). */
+  public readonly connections: ec2.Connections;
+
+  /** The principal the function runs as. */
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  constructor(scope: Construct, id: string, props: SqlFunctionProps) {
+    super(scope, id);
+
+    const aliasName = props.aliasName ?? 'live';
+    checkPattern(this, 'aliasName', aliasName, ALIAS_NAME,
+      'Use 1–128 letters, digits, "-" or "_", not only digits (for example "live"); "$LATEST" is never served.');
+    this.dbUser = props.dbUser ?? 'app_user';
+    validateDbUser(this, 'dbUser', this.dbUser);
+    checkInteger(this, 'memorySize', props.memorySize);
+    checkRange(this, 'memorySize', props.memorySize, 128, 10240, ' MiB');
+    checkDurationSeconds(this, 'timeout', props.timeout, 1, 900);
+    checkInteger(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions);
+    checkRange(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0, 1_000_000);
+    const reserved = Object.keys(props.environment ?? {}).filter(key => key.toUpperCase().startsWith(SQL_ENVIRONMENT_PREFIX));
+    if (reserved.length > 0) {
+      throw new ConfigurationError(this, 'environment', reserved.join(', '),
+        'Names starting with SQL_ carry the connection contract and are set by this construct; rename these variables.');
+    }
+
+    const { database } = props;
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: database.vpc,
+      description: 'Function: egress only to the RDS Proxy on the engine port',
+      allowAllOutbound: false,
+    });
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    const idleSeconds = database.idleClientTimeout.toSeconds();
+    this.function = props.handler._createFunction(this, 'Function', {
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      description: props.description,
+      logGroup: this.logGroup,
+      vpc: database.vpc,
+      vpcSubnets: database.vpcSubnets,
+      securityGroups: [securityGroup],
+      environment: {
+        ...props.environment,
+        SQL_ENGINE: database.engineFamily,
+        SQL_HOST: database.proxyEndpoint,
+        SQL_PORT: String(database.port),
+        SQL_DATABASE: database.databaseName,
+        SQL_USER: this.dbUser,
+        SQL_AUTH: 'iam',
+        SQL_PROXY_IDLE_TIMEOUT: Token.isUnresolved(idleSeconds) ? Token.asString(idleSeconds) : String(idleSeconds),
+      },
+    });
+    this.alias = new lambda.Alias(this, 'Alias', {
+      aliasName,
+      version: this.function.currentVersion,
+    });
+    this.connections = this.function.connections;
+    this.grantPrincipal = this.function.grantPrincipal;
+
+    database.connections.allowDefaultPortFrom(this.function, 'Function to RDS Proxy');
+    database.grantConnect(this.function, this.dbUser);
+  }
+}

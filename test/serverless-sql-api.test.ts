@@ -1,0 +1,645 @@
+import { CfnParameter, Duration, Token } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ApiHandler, ExistingDatabase, FrontDoor, SqlEngine } from '../src';
+import { HANDLER_ENTRY, logicalIdOf, resourcesOf, synth } from './util';
+
+const SG = 'AWS::EC2::SecurityGroup';
+const sgId = (template: any, description: RegExp) =>
+  logicalIdOf(template, SG, r => description.test(r.Properties.GroupDescription));
+const groupIdOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'GroupId'] });
+
+describe('network', () => {
+  test('default VPC: two AZs, isolated subnets only, no NAT and no internet gateway', () => {
+    // WHEN
+    const { template } = synth();
+    // THEN
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::Route', 0);
+    const subnets = resourcesOf(template, 'AWS::EC2::Subnet').map(([, r]) => r.Properties);
+    expect(subnets).toHaveLength(2);
+    expect(subnets.every(s => s.MapPublicIpOnLaunch === false)).toBe(true);
+    expect(new Set(subnets.map(s => JSON.stringify(s.AvailabilityZone))).size).toBe(2);
+  });
+
+  test('security groups chain function → proxy → database on the engine port only', () => {
+    // WHEN
+    const { template } = synth();
+    // THEN
+    const fnSg = sgId(template, /^Function/);
+    const proxySg = sgId(template, /^RDS Proxy/);
+    const dbSg = sgId(template, /^Database/);
+    const dbId = logicalIdOf(template, 'AWS::RDS::DBInstance');
+
+    const egress = resourcesOf(template, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties);
+    const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties);
+    expect(egress).toEqual(expect.arrayContaining([
+      expect.objectContaining({ GroupId: groupIdOf(fnSg), DestinationSecurityGroupId: groupIdOf(proxySg), IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 }),
+      expect.objectContaining({ GroupId: groupIdOf(proxySg), DestinationSecurityGroupId: groupIdOf(dbSg), IpProtocol: 'tcp' }),
+    ]));
+    expect(egress).toHaveLength(2);
+    expect(ingress).toEqual(expect.arrayContaining([
+      expect.objectContaining({ GroupId: groupIdOf(proxySg), SourceSecurityGroupId: groupIdOf(fnSg), IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 }),
+      expect.objectContaining({ GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(proxySg), IpProtocol: 'tcp' }),
+    ]));
+    expect(ingress).toHaveLength(2);
+    // proxy → database uses the database's own port, which the instance is created with explicitly
+    const dbPort = { 'Fn::GetAtt': [dbId, 'Endpoint.Port'] };
+    expect(ingress.find(r => r.SourceSecurityGroupId['Fn::GetAtt'][0] === proxySg)).toMatchObject({ FromPort: dbPort, ToPort: dbPort });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '5432' });
+    // no group allows outbound traffic anywhere else
+    for (const id of [fnSg, proxySg, dbSg]) {
+      const props = template.toJSON().Resources[id].Properties;
+      for (const rule of props.SecurityGroupEgress ?? []) {
+        expect(rule).toMatchObject({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' });
+      }
+      expect(props.SecurityGroupIngress).toBeUndefined();
+    }
+  });
+
+  test('no ingress from any CIDR', () => {
+    const { template } = synth();
+    const all = [
+      ...resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties),
+      ...resourcesOf(template, SG).flatMap(([, r]) => r.Properties.SecurityGroupIngress ?? []),
+    ];
+    expect(all.length).toBeGreaterThan(0);
+    for (const rule of all) {
+      expect(rule.CidrIp).toBeUndefined();
+      expect(rule.CidrIpv6).toBeUndefined();
+    }
+  });
+
+  test('the function, the proxy and the database use the isolated subnets', () => {
+    const { template } = synth();
+    const subnets = resourcesOf(template, 'AWS::EC2::Subnet').map(([id]) => ({ Ref: id }));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: Match.arrayWith(subnets) },
+    });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { VpcSubnetIds: Match.arrayWith(subnets) });
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: Match.arrayWith(subnets) });
+  });
+
+  test('an imported VPC is used as is; its isolated subnets are selected', () => {
+    // GIVEN
+    const { template } = synth({}, stack => ({
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+        vpcId: 'vpc-1234',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        isolatedSubnetIds: ['subnet-a', 'subnet-b'],
+        publicSubnetIds: ['subnet-pa', 'subnet-pb'],
+      }),
+    }));
+    // THEN
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', { VpcConfig: { SubnetIds: ['subnet-a', 'subnet-b'] } });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { VpcSubnetIds: ['subnet-a', 'subnet-b'] });
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: ['subnet-a', 'subnet-b'] });
+  });
+
+  test('fails when the chosen subnets span fewer than two AZs', () => {
+    expect(() => synth({}, stack => ({
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+        vpcId: 'vpc-1234',
+        availabilityZones: ['eu-west-1a'],
+        isolatedSubnetIds: ['subnet-a'],
+      }),
+    }))).toThrow(/invalid vpcSubnets \("1 subnet\(s\) in 1 AZ\(s\) \[eu-west-1a\]"\).*at least two Availability Zones/);
+  });
+
+  test('fails when the VPC has no subnets of the selected type', () => {
+    expect(() => synth({}, stack => ({
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+        vpcId: 'vpc-1234',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        publicSubnetIds: ['subnet-a', 'subnet-b'],
+      }),
+    }))).toThrow(/invalid vpcSubnets .*Pass `vpcSubnets`/);
+  });
+});
+
+describe('proxy', () => {
+  test('end-to-end IAM authentication and TLS are required; no secret is registered', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::RDS::DBProxy', {
+      DefaultAuthScheme: 'IAM_AUTH',
+      RequireTLS: true,
+      EngineFamily: 'POSTGRESQL',
+      DebugLogging: false,
+      IdleClientTimeout: 1800,
+      Auth: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { ConnectionBorrowTimeout: 120, MaxConnectionsPercent: 100, MaxIdleConnectionsPercent: 50 },
+    });
+  });
+
+  test('pool settings pass through', () => {
+    const { template } = synth({
+      proxy: {
+        borrowTimeout: Duration.seconds(30),
+        maxConnectionsPercent: 60,
+        maxIdleConnectionsPercent: 10,
+        idleClientTimeout: Duration.minutes(5),
+        debugLogging: true,
+      },
+    });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { IdleClientTimeout: 300, DebugLogging: true });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { ConnectionBorrowTimeout: 30, MaxConnectionsPercent: 60, MaxIdleConnectionsPercent: 10 },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SQL_PROXY_IDLE_TIMEOUT: '300' }) },
+    });
+  });
+
+  test('maxIdleConnectionsPercent defaults to half of maxConnectionsPercent', () => {
+    const { template } = synth({ proxy: { maxConnectionsPercent: 40 } });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { MaxConnectionsPercent: 40, MaxIdleConnectionsPercent: 20 },
+    });
+  });
+
+  test('a borrow timeout of 0 means no limit and is accepted', () => {
+    const { template } = synth({ proxy: { borrowTimeout: Duration.seconds(0) } });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 0 }),
+    });
+  });
+
+  test.each([
+    [{ borrowTimeout: Duration.seconds(3601) }, /invalid proxy.borrowTimeout \(1 hour 1 second\).*from 1 to 3600/],
+    [{ borrowTimeout: Duration.millis(1500) }, /invalid proxy.borrowTimeout .*whole number of seconds/],
+    [{ idleClientTimeout: Duration.hours(9) }, /invalid proxy.idleClientTimeout \(9 hours\).*from 1 to 28800/],
+    [{ maxConnectionsPercent: 0 }, /invalid proxy.maxConnectionsPercent \(0\).*from 1% to 100%/],
+    [{ maxConnectionsPercent: 101 }, /invalid proxy.maxConnectionsPercent \(101\)/],
+    [{ maxConnectionsPercent: 50.5 }, /invalid proxy.maxConnectionsPercent \(50.5\).*whole number/],
+    [{ maxConnectionsPercent: 50, maxIdleConnectionsPercent: 60 }, /invalid proxy.maxIdleConnectionsPercent \(60\).*may not exceed maxConnectionsPercent/],
+    [{ maxIdleConnectionsPercent: -1 }, /invalid proxy.maxIdleConnectionsPercent \(-1\)/],
+  ])('fails when proxy options are out of range: %o', (proxy, message) => {
+    expect(() => synth({ proxy })).toThrow(message);
+  });
+});
+
+describe('IAM', () => {
+  test('the function may connect only as app_user through this proxy', () => {
+    const { template } = synth();
+    const proxyId = logicalIdOf(template, 'AWS::RDS::DBProxy');
+    const statements = resourcesOf(template, 'AWS::IAM::Policy')
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().includes('rds-db:connect'));
+    const fnRole = logicalIdOf(template, 'AWS::IAM::Role', r => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'lambda.amazonaws.com'
+      && JSON.stringify(r).includes('AWSLambdaVPCAccessExecutionRole'));
+    const fnPolicy = resourcesOf(template, 'AWS::IAM::Policy').find(([, r]) => r.Properties.Roles[0].Ref === fnRole)![1];
+    const connect = fnPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === 'rds-db:connect');
+    expect(connect).toEqual([{
+      Action: 'rds-db:connect',
+      Effect: 'Allow',
+      Resource: {
+        'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':rds-db:eu-west-1:111111111111:dbuser:',
+          { 'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }] }] },
+          '/app_user',
+        ]],
+      },
+    }]);
+    expect(statements.every((s: any) => !JSON.stringify(s.Resource).includes('*'))).toBe(true);
+  });
+
+  test('the proxy role may connect to the database as app_user (end-to-end IAM), not as the admin', () => {
+    const { template } = synth();
+    const dbId = logicalIdOf(template, 'AWS::RDS::DBInstance');
+    const proxyRole = logicalIdOf(template, 'AWS::IAM::Role', r => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'rds.amazonaws.com');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: proxyRole }],
+      PolicyDocument: {
+        Statement: [{
+          Action: 'rds-db:connect',
+          Effect: 'Allow',
+          Resource: {
+            'Fn::Join': ['', [
+              'arn:', { Ref: 'AWS::Partition' }, ':rds-db:eu-west-1:111111111111:dbuser:',
+              { 'Fn::GetAtt': [dbId, 'DbiResourceId'] }, '/app_user',
+            ]],
+          },
+        }],
+      },
+    });
+  });
+
+  test('the function cannot read the admin secret', () => {
+    const { template } = synth();
+    const secret = logicalIdOf(template, 'AWS::SecretsManager::Secret');
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).not.toContain(secret);
+    expect(policies).not.toContain('secretsmanager:');
+  });
+
+  test('grantConnect grants another principal the API user by default, or a named user', () => {
+    // GIVEN
+    const result = synth();
+    const { api, stack } = result;
+    const reporting = new iam.Role(stack, 'Reporting', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    // WHEN
+    api.grantConnect(reporting);
+    api.grantConnect(reporting, 'report_reader');
+    // THEN
+    const t = result.template;
+    const policy = resourcesOf(t, 'AWS::IAM::Policy').find(([, r]) => r.Properties.Roles[0].Ref.startsWith('Reporting'))![1];
+    const users = policy.Properties.PolicyDocument.Statement.map((s: any) => s.Resource['Fn::Join'][1].at(-1));
+    expect(users).toEqual(['/app_user', '/report_reader']);
+    const proxyRolePolicy = JSON.stringify(resourcesOf(t, 'AWS::IAM::Policy').find(([id]) => id.includes('ProxyRole'))![1]);
+    expect(proxyRolePolicy).toContain('/report_reader');
+    expect(proxyRolePolicy.match(/\/app_user/g)).toHaveLength(1);
+  });
+
+  test('fails when grantConnect names the admin user', () => {
+    const { api, stack } = synth();
+    const role = new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    expect(() => api.grantConnect(role, 'sqladmin')).toThrow(/invalid dbUser \("sqladmin"\).*admin or reserved account/);
+  });
+});
+
+describe('database', () => {
+  test('RDS for PostgreSQL by default, with every safety setting on', () => {
+    const { template } = synth();
+    template.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+      Properties: Match.objectLike({
+        Engine: 'postgres',
+        EngineVersion: '17.7',
+        DBName: 'app',
+        DBInstanceClass: 'db.t4g.micro',
+        StorageEncrypted: true,
+        StorageType: 'gp3',
+        AllocatedStorage: '20',
+        MaxAllocatedStorage: 100,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        EnableIAMDatabaseAuthentication: true,
+        PubliclyAccessible: false,
+        MultiAZ: false,
+        CopyTagsToSnapshot: true,
+        MasterUsername: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+        MasterUserPassword: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^\\{\\{resolve:secretsmanager:')])] }),
+      }),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"sqladmin"}', GenerateStringKey: 'password' }),
+    });
+  });
+
+  test('RDS for MySQL: port 3306, MYSQL proxy family', () => {
+    const { template } = synth({ engine: SqlEngine.mysql() });
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'mysql', Port: '3306', StorageEncrypted: true, DeletionProtection: true, EnableIAMDatabaseAuthentication: true,
+    });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL', DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 3306, ToPort: 3306 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SQL_ENGINE: 'mysql', SQL_PORT: '3306' }) },
+    });
+  });
+
+  test('instance options pass through', () => {
+    const { template } = synth({
+      engine: SqlEngine.postgres({
+        version: rds.PostgresEngineVersion.VER_16_6,
+        instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE),
+        allocatedStorage: 50,
+        maxAllocatedStorage: 500,
+        multiAz: true,
+      }),
+      databaseName: 'orders',
+    });
+    template.hasResourceProperties('AWS::RDS::DBInstance', {
+      EngineVersion: '16.6', DBInstanceClass: 'db.r7g.large', AllocatedStorage: '50', MaxAllocatedStorage: 500, MultiAZ: true, DBName: 'orders',
+    });
+  });
+
+  test.each([
+    ['auroraPostgres', SqlEngine.auroraPostgres({ minCapacity: 1, maxCapacity: 8, readers: 1 }), 'aurora-postgresql', 'POSTGRESQL', 5432],
+    ['auroraMysql', SqlEngine.auroraMysql(), 'aurora-mysql', 'MYSQL', 3306],
+  ])('%s: a Serverless v2 cluster with every safety setting on', (_name, engine, engineName, family, port) => {
+    const { template } = synth({ engine });
+    template.resourceCountIs('AWS::RDS::DBCluster', 1);
+    const clusterId = logicalIdOf(template, 'AWS::RDS::DBCluster');
+    template.hasResource('AWS::RDS::DBCluster', {
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+      Properties: Match.objectLike({
+        Engine: engineName,
+        Port: port,
+        DatabaseName: 'app',
+        StorageEncrypted: true,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        EnableIAMDatabaseAuthentication: true,
+        ServerlessV2ScalingConfiguration: engineName === 'aurora-postgresql' ? { MinCapacity: 1, MaxCapacity: 8 } : { MinCapacity: 0.5, MaxCapacity: 4 },
+      }),
+    });
+    template.resourceCountIs('AWS::RDS::DBInstance', engineName === 'aurora-postgresql' ? 2 : 1);
+    template.allResourcesProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless' });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: family, DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: [{ Ref: clusterId }] });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(`"${clusterId}","DBClusterResourceId"`);
+  });
+
+  test('an existing instance is put behind the proxy instead of creating a database', () => {
+    // GIVEN
+    const { template } = synth({}, stack => ({
+      existingDatabase: ExistingDatabase.instance({
+        instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+          instanceIdentifier: 'orders-db',
+          instanceEndpointAddress: 'orders-db.abc.eu-west-1.rds.amazonaws.com',
+          port: 5433,
+          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+          engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
+          instanceResourceId: 'db-ABCDEFGHIJ',
+        }),
+        adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'orders/admin'),
+      }),
+    }));
+    // THEN
+    template.resourceCountIs('AWS::RDS::DBInstance', 0);
+    template.resourceCountIs('AWS::RDS::DBCluster', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBInstanceIdentifiers: ['orders-db'] });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-db', FromPort: 5433, ToPort: 5433 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SQL_PORT: '5433', SQL_ENGINE: 'postgres' }) },
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(':dbuser:db-ABCDEFGHIJ/app_user');
+  });
+
+  test('an existing Aurora cluster is put behind the proxy', () => {
+    const { template } = synth({}, stack => ({
+      existingDatabase: ExistingDatabase.cluster({
+        cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
+          clusterIdentifier: 'orders',
+          port: 3306,
+          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+          engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+          clusterResourceIdentifier: 'cluster-XYZ',
+        }),
+        adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'orders/admin'),
+      }),
+    }));
+    template.resourceCountIs('AWS::RDS::DBCluster', 0);
+    template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL' });
+    template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: ['orders'] });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-db', FromPort: 3306 });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(':dbuser:cluster-XYZ/app_user');
+  });
+
+  const importInstance = (stack: any, attrs: Partial<rds.DatabaseInstanceAttributes>) => ExistingDatabase.instance({
+    instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+      instanceIdentifier: 'db',
+      instanceEndpointAddress: 'db.example',
+      port: 5432,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
+      instanceResourceId: 'db-X',
+      ...attrs,
+    }),
+    adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
+  });
+
+  test.each([
+    [{ engine: undefined }, /invalid existingDatabase.instance.engine \(undefined\).*Import the database with its `engine`/],
+    [{ instanceResourceId: undefined }, /invalid existingDatabase.instance.instanceResourceId \(undefined\).*DbiResourceId/],
+    [{ securityGroups: [] }, /invalid existingDatabase.instance.securityGroups \("\[\]"\).*ingress rule/],
+  ])('fails when an existing instance is imported without what the proxy needs: %o', (attrs, message) => {
+    expect(() => synth({}, stack => ({ existingDatabase: importInstance(stack, attrs) }))).toThrow(message);
+  });
+
+  test('fails when engine and existingDatabase are both given', () => {
+    expect(() => synth({ engine: SqlEngine.postgres() }, stack => ({ existingDatabase: importInstance(stack, {}) })))
+      .toThrow(/invalid engine \("set together with existingDatabase"\).*either `engine`.*or `existingDatabase`/);
+  });
+
+  test.each([
+    [SqlEngine.auroraPostgres({ minCapacity: 0 }), /invalid engine.minCapacity \(0\).*Auto-pause/],
+    [SqlEngine.auroraPostgres({ minCapacity: 0.25 }), /invalid engine.minCapacity \(0.25\).*from 0.5 ACU to 256 ACU/],
+    [SqlEngine.auroraPostgres({ minCapacity: 8, maxCapacity: 4 }), /invalid engine.maxCapacity \(4\).*from 8 ACU to 256 ACU/],
+    [SqlEngine.auroraMysql({ maxCapacity: 300 }), /invalid engine.maxCapacity \(300\)/],
+    [SqlEngine.auroraMysql({ minCapacity: 1.25 }), /invalid engine.minCapacity \(1.25\).*multiple of 0.5/],
+    [SqlEngine.auroraMysql({ readers: 16 }), /invalid engine.readers \(16\)/],
+    [SqlEngine.postgres({ allocatedStorage: 10 }), /invalid engine.allocatedStorage \(10\).*from 20 GiB/],
+    [SqlEngine.mysql({ allocatedStorage: 200, maxAllocatedStorage: 100 }), /invalid engine.maxAllocatedStorage \(100\).*from 200 GiB/],
+  ])('fails when engine settings are out of range (%#)', (engine, message) => {
+    expect(() => synth({ engine })).toThrow(message);
+  });
+
+  test.each([
+    ['1orders', /invalid databaseName \("1orders"\).*starting with a letter/],
+    ['my-db', /invalid databaseName \("my-db"\)/],
+    ['postgres', /invalid databaseName \("postgres"\).*reserved/],
+    ['a'.repeat(64), /invalid databaseName/],
+  ])('fails when databaseName is %s', (databaseName, message) => {
+    expect(() => synth({ databaseName })).toThrow(message);
+  });
+});
+
+describe('function', () => {
+  test('Node.js 22 on ARM64 in the VPC, traced, with the SQL_* contract and nothing secret', () => {
+    const { template } = synth();
+    const proxyId = logicalIdOf(template, 'AWS::RDS::DBProxy');
+    const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup')).find(id => id.startsWith('ApiHandlerLogGroup'));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 10,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: logGroup } },
+      Environment: {
+        Variables: {
+          SQL_ENGINE: 'postgres',
+          SQL_HOST: { 'Fn::GetAtt': [proxyId, 'Endpoint'] },
+          SQL_PORT: '5432',
+          SQL_DATABASE: 'app',
+          SQL_USER: 'app_user',
+          SQL_AUTH: 'iam',
+          SQL_PROXY_IDLE_TIMEOUT: '1800',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('settings pass through; user environment is kept', () => {
+    const { template } = synth({
+      memorySize: 1769,
+      timeout: Duration.seconds(20),
+      architecture: lambda.Architecture.X86_64,
+      tracing: lambda.Tracing.PASS_THROUGH,
+      environment: { FEATURE: 'on' },
+      logRetention: 7,
+      reservedConcurrentExecutions: 50,
+      dbUser: 'orders_app',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1769,
+      Timeout: 20,
+      Architectures: ['x86_64'],
+      TracingConfig: { Mode: 'PassThrough' },
+      ReservedConcurrentExecutions: 50,
+      Environment: { Variables: Match.objectLike({ FEATURE: 'on', SQL_USER: 'orders_app' }) },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('/orders_app');
+  });
+
+  test('any runtime through ApiHandler.fromCode', () => {
+    const { template } = synth({
+      handler: ApiHandler.fromCode({
+        runtime: lambda.Runtime.PYTHON_3_13,
+        code: lambda.Code.fromInline('def handler(event, context):\n  return {}'),
+        handler: 'index.handler',
+      }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'python3.13',
+      Handler: 'index.handler',
+      Architectures: ['arm64'],
+      Environment: { Variables: Match.objectLike({ SQL_AUTH: 'iam' }) },
+    });
+  });
+
+  test.each([
+    [{ memorySize: 64 }, /invalid memorySize \(64\).*from 128 MiB to 10240 MiB/],
+    [{ memorySize: 10241 }, /invalid memorySize \(10241\)/],
+    [{ memorySize: 512.5 }, /invalid memorySize \(512.5\).*whole number/],
+    [{ timeout: Duration.seconds(0) }, /invalid timeout \(0 seconds\).*from 1 to 900/],
+    [{ timeout: Duration.minutes(16) }, /invalid timeout \(16 minutes\).*from 1 to 900/],
+    [{ aliasName: '$LATEST' }, /invalid aliasName \("\$LATEST"\).*"\$LATEST" is never served/],
+    [{ aliasName: '42' }, /invalid aliasName \("42"\).*not only digits/],
+    [{ aliasName: '' }, /invalid aliasName \(""\)/],
+    [{ dbUser: 'sqladmin' }, /invalid dbUser \("sqladmin"\).*functions never connect as one/],
+    [{ dbUser: 'postgres' }, /invalid dbUser \("postgres"\).*admin or reserved/],
+    [{ dbUser: 'app-user' }, /invalid dbUser \("app-user"\).*letters, digits or underscores/],
+    [{ environment: { SQL_HOST: 'x', sql_user: 'y' } }, /invalid environment \("SQL_HOST, sql_user"\).*reserved|carry the connection contract/],
+    [{ reservedConcurrentExecutions: -1 }, /invalid reservedConcurrentExecutions \(-1\)/],
+  ])('fails when %o', (props, message) => {
+    expect(() => synth(props as any)).toThrow(message);
+  });
+
+  test.each([
+    [{ entry: 'does/not/exist.ts' }, /invalid handler.entry \("does\/not\/exist.ts"\).*No such file/],
+    [{ runtime: lambda.Runtime.PYTHON_3_13 }, /invalid handler.runtime \("python3.13"\).*ApiHandler.fromCode/],
+    [{ runtime: lambda.Runtime.NODEJS_18_X }, /invalid handler.runtime \("nodejs18.x"\).*NODEJS_22_X or newer/],
+  ])('fails when the Node.js handler has a bad option (%#)', (options, message) => {
+    expect(() => synth({ handler: ApiHandler.nodejs({ entry: HANDLER_ENTRY, ...options }) })).toThrow(message);
+  });
+
+  test('fails when a code handler is blank', () => {
+    expect(() => synth({
+      handler: ApiHandler.fromCode({ runtime: lambda.Runtime.PYTHON_3_13, code: lambda.Code.fromInline('x'), handler: ' ' }),
+    })).toThrow(/invalid handler.handler \(" "\)/);
+  });
+});
+
+describe('versions and alias', () => {
+  test('alias "live" points at the published version; every invoke target is the alias', () => {
+    const { template } = synth();
+    const versionId = logicalIdOf(template, 'AWS::Lambda::Version');
+    const aliasId = logicalIdOf(template, 'AWS::Lambda::Alias');
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live', FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
+    });
+    const permissions = resourcesOf(template, 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
+    expect(permissions.length).toBeGreaterThan(0);
+    for (const permission of permissions) expect(permission.FunctionName).toEqual({ Ref: aliasId });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { Ref: aliasId },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('$LATEST');
+  });
+
+  test('a change of code or configuration publishes a new version', () => {
+    const a = synth().template;
+    const b = synth({ memorySize: 1024 }).template;
+    expect(logicalIdOf(a, 'AWS::Lambda::Version')).not.toEqual(logicalIdOf(b, 'AWS::Lambda::Version'));
+  });
+
+  test('a custom alias name is used', () => {
+    const { template } = synth({ aliasName: 'prod' });
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'prod' });
+  });
+});
+
+describe('front door', () => {
+  test('HTTP API by default: $default route to the alias, throttled stage with access logs, URL output', () => {
+    const { template, api } = synth();
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'apigateway.amazonaws.com', Action: 'lambda:InvokeFunction',
+    });
+    expect(api.url).toBeDefined();
+    expect(Object.keys(template.findOutputs('*')).some(k => k.startsWith('ApiUrl'))).toBe(true);
+  });
+
+  test('warns when the timeout exceeds what an HTTP API waits for', () => {
+    const { annotations } = synth({ timeout: Duration.seconds(60) });
+    annotations.hasWarning('/Stack/Api', Match.stringLikeRegexp('timeout is 1 minute but an HTTP API answers 503 after 30 seconds'));
+  });
+
+  test('fails when HTTP API throttling is out of range', () => {
+    expect(() => synth({ frontDoor: FrontDoor.httpApi({ throttlingRateLimit: 0 }) }))
+      .toThrow(/invalid frontDoor.throttlingRateLimit \(0\)/);
+  });
+
+  test('function URL on the alias; a public URL gets both invoke permissions', () => {
+    const { template } = synth({ frontDoor: FrontDoor.functionUrl({ authType: lambda.FunctionUrlAuthType.NONE }) });
+    const aliasId = logicalIdOf(template, 'AWS::Lambda::Alias');
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', Qualifier: 'live', InvokeMode: 'BUFFERED' });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl', FunctionName: { Ref: aliasId }, FunctionUrlAuthType: 'NONE', Principal: '*',
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction', FunctionName: { Ref: aliasId }, InvokedViaFunctionUrl: true, Principal: '*',
+    });
+  });
+
+  test('function URL with IAM auth and streaming grants nothing publicly', () => {
+    const { template } = synth({ frontDoor: FrontDoor.functionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM, streaming: true }) });
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', Qualifier: 'live', InvokeMode: 'RESPONSE_STREAM' });
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  test('none: no API, no URL', () => {
+    const { template, api } = synth({ frontDoor: FrontDoor.none() });
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+    expect(api.url).toBeUndefined();
+    expect(template.findOutputs('*')).toEqual({});
+  });
+});
+
+describe('tokens', () => {
+  test('unresolved values are not validated as if they were concrete', () => {
+    const { template } = synth({}, stack => ({
+      memorySize: Token.asNumber(new CfnParameter(stack, 'Memory', { type: 'Number' })),
+      dbUser: new CfnParameter(stack, 'User').valueAsString,
+      proxy: { maxConnectionsPercent: Token.asNumber(new CfnParameter(stack, 'Pct', { type: 'Number' })) },
+    }));
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: { Ref: 'Memory' } });
+  });
+});
