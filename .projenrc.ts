@@ -42,8 +42,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 60_000,
     },
   },
-  gitignore: ['cdk.out', '*.d.ts.map'],
+  gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/'],
 });
+
+// The runtime package (handler side) lives in runtime/ as an npm workspace: it depends on database drivers, which
+// a jsii module may not.
+project.package.addField('workspaces', ['runtime']);
+project.testTask.spawn(project.addTask('test:runtime', {
+  description: 'Build and test the runtime package (real databases when configured, embedded Postgres otherwise)',
+  exec: 'npm test --workspace runtime',
+}));
 
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');

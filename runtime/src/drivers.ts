@@ -1,0 +1,174 @@
+import type * as tls from 'tls';
+import { ConfigurationError } from './errors';
+
+/** The result of one statement. */
+export interface QueryResult<Row = Record<string, unknown>> {
+  /** Rows returned (empty for statements that return none). */
+  readonly rows: Row[];
+  /** Rows returned or affected. */
+  readonly rowCount: number;
+  /** The statement's command tag where the driver reports one (PostgreSQL: `SELECT`, `INSERT`, `ROLLBACK`…). */
+  readonly command?: string;
+}
+
+/** Where and as whom a physical connection is opened. */
+export interface ConnectionTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** TLS options; false for plain TCP. */
+  readonly ssl: false | tls.ConnectionOptions;
+  /** Whether the password is an IAM token (sent in clear text, over TLS only, to MySQL). */
+  readonly iam: boolean;
+}
+
+/** One open database session. */
+export interface PhysicalConnection {
+  query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>>;
+  /** Closes the session; never throws. */
+  close(): Promise<void>;
+  /** Set once the socket failed or the server closed the session. */
+  readonly broken: boolean;
+}
+
+export interface Driver {
+  readonly beginStatement: string;
+  open(target: ConnectionTarget, password: () => Promise<string>, timeoutMs: number): Promise<PhysicalConnection>;
+}
+
+function load(moduleName: string, engine: string): any {
+  try {
+    // Loaded on first connection only: a handler pays for the driver it uses, never for the other one.
+    return require(moduleName);
+  } catch {
+    throw new ConfigurationError(`SQL engine "${engine}" needs the "${moduleName}" package: npm install ${moduleName}`);
+  }
+}
+
+abstract class BaseConnection implements PhysicalConnection {
+  private failed = false;
+
+  public get broken(): boolean {
+    return this.failed;
+  }
+
+  /** Error and end listeners call this: a dropped socket marks the session broken, never crashes the process. */
+  protected markBroken = () => {
+    this.failed = true;
+  };
+
+  abstract query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>>;
+  abstract close(): Promise<void>;
+}
+
+class PostgresConnection extends BaseConnection {
+  constructor(private readonly client: any) {
+    super();
+    client.on('error', this.markBroken);
+    client.on('end', this.markBroken);
+  }
+
+  public async query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>> {
+    // Always the unnamed statement: named prepared statements pin RDS Proxy sessions.
+    const result = await this.client.query({ text: sql, values: params ? [...params] : undefined });
+    return { rows: result.rows ?? [], rowCount: result.rowCount ?? 0, command: result.command };
+  }
+
+  public async close(): Promise<void> {
+    try {
+      await this.client.end();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export const postgresDriver: Driver = {
+  beginStatement: 'BEGIN',
+  async open(target, password, timeoutMs) {
+    const pg = load('pg', 'postgres');
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      password,
+      ssl: target.ssl,
+      connectionTimeoutMillis: timeoutMs,
+      keepAlive: true,
+    });
+    // Only user and database in the startup message, whatever PG* variables say: other startup parameters pin
+    // RDS Proxy sessions and are refused by poolers.
+    client.getStartupConf = () => ({ user: target.user, database: target.database });
+    const connection = new PostgresConnection(client);
+    try {
+      await client.connect();
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return connection;
+  },
+};
+
+class MysqlConnection extends BaseConnection {
+  constructor(private readonly connection: any) {
+    super();
+    connection.on('error', this.markBroken);
+    connection.on('end', this.markBroken);
+  }
+
+  public query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>> {
+    // `query` (client-side parameter binding), never `execute`: server-side prepared statements pin RDS Proxy sessions.
+    return new Promise((resolve, reject) => {
+      this.connection.query(sql, params ? [...params] : undefined, (error: unknown, rows: any) => {
+        if (error) {
+          if ((error as { fatal?: boolean }).fatal) this.markBroken();
+          reject(error);
+        } else if (Array.isArray(rows)) {
+          resolve({ rows, rowCount: rows.length });
+        } else {
+          resolve({ rows: [], rowCount: rows?.affectedRows ?? 0 });
+        }
+      });
+    });
+  }
+
+  public close(): Promise<void> {
+    return new Promise(resolve => {
+      this.connection.end(() => {
+        this.connection.destroy();
+        resolve();
+      });
+    });
+  }
+}
+
+export const mysqlDriver: Driver = {
+  beginStatement: 'START TRANSACTION',
+  async open(target, password, timeoutMs) {
+    const mysql = load('mysql2', 'mysql');
+    const raw = mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      password: await password(),
+      ssl: target.ssl === false ? undefined : target.ssl,
+      // RDS Proxy asks for the token in clear text (mysql_clear_password); only ever allowed over TLS.
+      enableCleartextPlugin: target.iam && target.ssl !== false,
+      connectTimeout: timeoutMs,
+      multipleStatements: false,
+      supportBigNumbers: true,
+    });
+    const connection = new MysqlConnection(raw);
+    try {
+      await new Promise<void>((resolve, reject) => raw.connect((error: unknown) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      raw.destroy();
+      throw error;
+    }
+    return connection;
+  },
+};

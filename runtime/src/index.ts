@@ -1,0 +1,18 @@
+import { ConnectOptions } from './config';
+import { SqlClient } from './client';
+
+export { SqlClient, isReadStatement } from './client';
+export type { ClientStats, InvocationContext, QueryOptions, Transaction, TransactionOptions } from './client';
+export type { ConnectOptions, Engine } from './config';
+export type { QueryResult } from './drivers';
+export { AuthenticationError, CommitOutcomeUnknownError, ConfigurationError, ConnectError, isAuthenticationError, isConnectionError, isSerializationFailure } from './errors';
+export { signAuthToken, credentialsFromEnvironment, TOKEN_LIFETIME_SECONDS } from './token';
+export type { AuthTokenRequest, AwsCredentials } from './token';
+
+/**
+ * Creates a client from `options`, falling back to the SQL_* environment the construct sets. Lazy: no socket, no
+ * token and no driver load until the first query. Call it once at module scope and reuse it across invocations.
+ */
+export function connect(options: ConnectOptions = {}): SqlClient {
+  return new SqlClient(options);
+}

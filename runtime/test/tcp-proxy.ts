@@ -1,0 +1,92 @@
+/**
+ * A TCP relay between the client and a database server that can fail on purpose: drop every open connection
+ * (what a proxy closing idle clients, or a restart, looks like to the client), refuse new ones for a while, and
+ * record the PostgreSQL startup message of each connection.
+ */
+import * as net from 'net';
+
+export class FaultyRelay {
+  public readonly startupParameters: Array<Record<string, string>> = [];
+  public accepted = 0;
+  private readonly server: net.Server;
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+  private refusingUntil = 0;
+
+  private constructor(private readonly target: { host: string; port: number }) {
+    this.server = net.createServer(client => this.relay(client));
+  }
+
+  public static async start(target: { host: string; port: number }): Promise<FaultyRelay> {
+    const relay = new FaultyRelay(target);
+    await new Promise<void>(resolve => relay.server.listen(0, '127.0.0.1', resolve));
+    return relay;
+  }
+
+  public get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Replace host:port of a URL by this relay's. */
+  public url(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = '127.0.0.1';
+    parsed.port = String(this.port);
+    return parsed.toString();
+  }
+
+  /** Destroy every open connection, both ways, without a protocol goodbye. */
+  public dropAll() {
+    for (const [client, upstream] of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  /** Drop everything and refuse new connections for `ms` (a restart as clients see it). */
+  public restart(ms: number) {
+    this.refusingUntil = Date.now() + ms;
+    this.dropAll();
+  }
+
+  public async stop() {
+    this.dropAll();
+    await new Promise<void>(resolve => this.server.close(() => resolve()));
+  }
+
+  private relay(client: net.Socket) {
+    if (Date.now() < this.refusingUntil) {
+      client.destroy();
+      return;
+    }
+    this.accepted++;
+    const upstream = net.connect(this.target.port, this.target.host);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    this.pairs.add(pair);
+    let first = true;
+    client.on('data', chunk => {
+      if (first) {
+        first = false;
+        this.recordStartup(chunk);
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', chunk => client.write(chunk));
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      this.pairs.delete(pair);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  }
+
+  private recordStartup(chunk: Buffer) {
+    // StartupMessage: int32 length, int32 protocol 196608 (3.0), then key\0value\0 … \0
+    if (chunk.length < 8 || chunk.readInt32BE(4) !== 196608) return;
+    const fields = chunk.subarray(8, chunk.readInt32BE(0)).toString('utf8').split('\0');
+    const parameters: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length && fields[i]; i += 2) parameters[fields[i]] = fields[i + 1];
+    this.startupParameters.push(parameters);
+  }
+}
