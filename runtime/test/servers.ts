@@ -3,7 +3,8 @@
  * SQL_TEST_REQUIRE_SERVERS=1, which makes a missing one a failure); without them, PostgreSQL tests run against an
  * embedded PGlite served over the wire protocol, so the suite passes on a laptop with nothing installed.
  */
-import type { AddressInfo } from 'net';
+import { fork } from 'child_process';
+import * as path from 'path';
 
 export const REQUIRE_SERVERS = process.env.SQL_TEST_REQUIRE_SERVERS === '1';
 
@@ -34,19 +35,25 @@ export function postgresServers(): Array<() => Promise<TestServer>> {
 }
 
 export async function startEmbeddedPostgres(): Promise<TestServer> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 20 });
-  await server.start();
-  const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
+  const child = fork(path.join(__dirname, 'embedded-postgres-server.js'), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', chunk => {
+      output += chunk;
+      const match = /READY (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', code => reject(new Error(`embedded PostgreSQL exited with ${code} before it was ready`)));
+  });
   return {
     name: 'embedded PostgreSQL (PGlite)',
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     kind: 'embedded',
     stop: async () => {
-      await server.stop();
-      await db.close();
+      if (child.exitCode !== null) return;
+      const exited = new Promise(resolve => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
