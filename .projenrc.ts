@@ -53,15 +53,20 @@ project.testTask.spawn(project.addTask('test:runtime', {
   exec: 'npm test --workspace runtime',
 }));
 
+project.addTask('bench:runtime', {
+  description: 'Benchmark the runtime package against its baselines (prints a table)',
+  exec: 'npm run bench --workspace runtime',
+});
+
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
 
-project.addTask('example:synth', {
+const exampleSynth = project.addTask('example:synth', {
   description: 'Synthesize the example app through the CDK CLI (no AWS credentials needed)',
-  cwd: 'examples/todo-api',
   env: { AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' },
-  exec: 'cdk synth --quiet --no-notices --output cdk.out',
 });
+exampleSynth.exec('npm run build --workspace runtime');
+exampleSynth.exec('cdk synth --quiet --no-notices --output cdk.out', { cwd: 'examples/todo-api' });
 
 project.synth();

@@ -25,8 +25,8 @@ export interface NodejsApiHandlerOptions {
 
   /**
    * esbuild options, applied over this library's defaults: minified, tree-shaken, source maps on, targeting the
-   * runtime's Node.js version, and nothing external (the AWS SDK is bundled only when the handler imports it, at
-   * the version the project pins).
+   * runtime's Node.js version, and nothing external but `pg-native` (the optional native binding of `pg`): the AWS
+   * SDK is bundled only when the handler imports it, at the version the project pins.
    *
    * @default - the defaults above
    */
@@ -116,7 +116,7 @@ class NodejsApiHandler extends ApiHandler {
         minify: true,
         sourceMap: true,
         target: major ? `node${major}` : undefined,
-        externalModules: [],
+        externalModules: ['pg-native'],
         mainFields: ['module', 'main'],
         ...this.options.bundling,
       },

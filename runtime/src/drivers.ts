@@ -37,10 +37,12 @@ export interface Driver {
   open(target: ConnectionTarget, password: () => Promise<string>, timeoutMs: number): Promise<PhysicalConnection>;
 }
 
-function load(moduleName: string, engine: string): any {
+function load(moduleName: string, engine: string, loader: () => any): any {
   try {
-    // Loaded on first connection only: a handler pays for the driver it uses, never for the other one.
-    return require(moduleName);
+    // Loaded on first connection only: a handler pays for the driver it uses, never for the other one. The
+    // require calls are literal so that bundlers include the driver the project installed, and leave alone the
+    // one it did not.
+    return loader();
   } catch {
     throw new ConfigurationError(`SQL engine "${engine}" needs the "${moduleName}" package: npm install ${moduleName}`);
   }
@@ -87,7 +89,7 @@ class PostgresConnection extends BaseConnection {
 export const postgresDriver: Driver = {
   beginStatement: 'BEGIN',
   async open(target, password, timeoutMs) {
-    const pg = load('pg', 'postgres');
+    const pg = load('pg', 'postgres', () => require('pg'));
     const client = new pg.Client({
       host: target.host,
       port: target.port,
@@ -148,7 +150,7 @@ class MysqlConnection extends BaseConnection {
 export const mysqlDriver: Driver = {
   beginStatement: 'START TRANSACTION',
   async open(target, password, timeoutMs) {
-    const mysql = load('mysql2', 'mysql');
+    const mysql = load('mysql2', 'mysql', () => require('mysql2'));
     const raw = mysql.createConnection({
       host: target.host,
       port: target.port,

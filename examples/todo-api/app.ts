@@ -1,0 +1,32 @@
+/**
+ * A todo API: an HTTP API in front of a Node.js handler that reads and writes PostgreSQL through RDS Proxy with
+ * IAM authentication. Synthesize with `npm run example:synth` from the repository root (no AWS credentials needed).
+ */
+import * as path from 'path';
+import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { ApiHandler, FrontDoor, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
+
+class TodoApiStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const api = new ServerlessSqlApi(this, 'TodoApi', {
+      handler: ApiHandler.nodejs({
+        entry: path.join(__dirname, 'src', 'api.ts'),
+        // the handler talks to PostgreSQL only: leave the MySQL driver out of the bundle
+        bundling: { externalModules: ['pg-native', 'mysql2'] },
+      }),
+      engine: SqlEngine.postgres(),
+      databaseName: 'todos',
+      dbUser: 'todo_app',
+      timeout: Duration.seconds(10),
+      frontDoor: FrontDoor.httpApi({ throttlingRateLimit: 200, throttlingBurstLimit: 100 }),
+    });
+    void api;
+  }
+}
+
+const app = new App();
+new TodoApiStack(app, 'TodoApi');
+app.synth();
