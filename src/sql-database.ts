@@ -314,7 +314,7 @@ function validateProxyOptions(scope: Construct, options: SqlProxyOptions) {
   checkInteger(scope, 'proxy.maxIdleConnectionsPercent', options.maxIdleConnectionsPercent);
   const max = options.maxConnectionsPercent ?? 100;
   checkRange(scope, 'proxy.maxIdleConnectionsPercent', options.maxIdleConnectionsPercent, 0,
-    Token.isUnresolved(max) ? 100 : max, '% (it may not exceed maxConnectionsPercent)');
+    Token.isUnresolved(max) ? 100 : max, '%', 'it may not exceed maxConnectionsPercent');
 }
 
 /** Throws when the selected subnets of `vpc` span fewer than two Availability Zones. */

@@ -177,10 +177,10 @@ describe('proxy', () => {
     [{ borrowTimeout: Duration.seconds(3601) }, /invalid proxy.borrowTimeout \(1 hour 1 second\).*from 1 to 3600/],
     [{ borrowTimeout: Duration.millis(1500) }, /invalid proxy.borrowTimeout .*whole number of seconds/],
     [{ idleClientTimeout: Duration.hours(9) }, /invalid proxy.idleClientTimeout \(9 hours\).*from 1 to 28800/],
-    [{ maxConnectionsPercent: 0 }, /invalid proxy.maxConnectionsPercent \(0\).*from 1% to 100%/],
+    [{ maxConnectionsPercent: 0 }, /invalid proxy.maxConnectionsPercent \(0\).*from 1 to 100%/],
     [{ maxConnectionsPercent: 101 }, /invalid proxy.maxConnectionsPercent \(101\)/],
     [{ maxConnectionsPercent: 50.5 }, /invalid proxy.maxConnectionsPercent \(50.5\).*whole number/],
-    [{ maxConnectionsPercent: 50, maxIdleConnectionsPercent: 60 }, /invalid proxy.maxIdleConnectionsPercent \(60\).*may not exceed maxConnectionsPercent/],
+    [{ maxConnectionsPercent: 50, maxIdleConnectionsPercent: 60 }, /invalid proxy.maxIdleConnectionsPercent \(60\)\. Use a value from 0 to 50% \(it may not exceed maxConnectionsPercent\)\./],
     [{ maxIdleConnectionsPercent: -1 }, /invalid proxy.maxIdleConnectionsPercent \(-1\)/],
   ])('fails when proxy options are out of range: %o', (proxy, message) => {
     expect(() => synth({ proxy })).toThrow(message);
@@ -427,13 +427,13 @@ describe('database', () => {
 
   test.each([
     [SqlEngine.auroraPostgres({ minCapacity: 0 }), /invalid engine.minCapacity \(0\).*Auto-pause/],
-    [SqlEngine.auroraPostgres({ minCapacity: 0.25 }), /invalid engine.minCapacity \(0.25\).*from 0.5 ACU to 256 ACU/],
-    [SqlEngine.auroraPostgres({ minCapacity: 8, maxCapacity: 4 }), /invalid engine.maxCapacity \(4\).*from 8 ACU to 256 ACU/],
+    [SqlEngine.auroraPostgres({ minCapacity: 0.25 }), /invalid engine.minCapacity \(0.25\).*from 0.5 to 256 ACU/],
+    [SqlEngine.auroraPostgres({ minCapacity: 8, maxCapacity: 4 }), /invalid engine.maxCapacity \(4\).*from 8 to 256 ACU/],
     [SqlEngine.auroraMysql({ maxCapacity: 300 }), /invalid engine.maxCapacity \(300\)/],
     [SqlEngine.auroraMysql({ minCapacity: 1.25 }), /invalid engine.minCapacity \(1.25\).*multiple of 0.5/],
     [SqlEngine.auroraMysql({ readers: 16 }), /invalid engine.readers \(16\)/],
-    [SqlEngine.postgres({ allocatedStorage: 10 }), /invalid engine.allocatedStorage \(10\).*from 20 GiB/],
-    [SqlEngine.mysql({ allocatedStorage: 200, maxAllocatedStorage: 100 }), /invalid engine.maxAllocatedStorage \(100\).*from 200 GiB/],
+    [SqlEngine.postgres({ allocatedStorage: 10 }), /invalid engine.allocatedStorage \(10\).*from 20 to 65536 GiB/],
+    [SqlEngine.mysql({ allocatedStorage: 200, maxAllocatedStorage: 100 }), /invalid engine.maxAllocatedStorage \(100\).*from 200 to 65536 GiB/],
   ])('fails when engine settings are out of range (%#)', (engine, message) => {
     expect(() => synth({ engine })).toThrow(message);
   });
@@ -516,7 +516,7 @@ describe('function', () => {
   });
 
   test.each([
-    [{ memorySize: 64 }, /invalid memorySize \(64\).*from 128 MiB to 10240 MiB/],
+    [{ memorySize: 64 }, /invalid memorySize \(64\).*from 128 to 10240 MiB/],
     [{ memorySize: 10241 }, /invalid memorySize \(10241\)/],
     [{ memorySize: 512.5 }, /invalid memorySize \(512.5\).*whole number/],
     [{ timeout: Duration.seconds(0) }, /invalid timeout \(0 seconds\).*from 1 to 900/],

@@ -20,10 +20,10 @@ export function describe(value: unknown): string {
 }
 
 /** Throws unless `value` (when concrete) is a number within [min, max]. Unresolved tokens pass. */
-export function checkRange(scope: IConstruct, prop: string, value: number | undefined, min: number, max: number, unit = '') {
+export function checkRange(scope: IConstruct, prop: string, value: number | undefined, min: number, max: number, unit = '', why = '') {
   if (value === undefined || Token.isUnresolved(value)) return;
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigurationError(scope, prop, value, `Use a value from ${min}${unit} to ${max}${unit}.`);
+    throw new ConfigurationError(scope, prop, value, `Use a value from ${min} to ${max}${unit}${why ? ` (${why})` : ''}.`);
   }
 }
 
