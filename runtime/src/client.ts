@@ -353,6 +353,7 @@ export class SqlClient {
       username: this.config.user,
       region: this.config.region!,
       credentials: await this.credentials(),
+      signingDate: new Date(this.clock()),
     });
   }
 }

@@ -69,6 +69,16 @@ describe('IAM authentication through a TLS proxy', () => {
     await proxy.stop();
   });
 
+  test('an expired token is refused, refreshed once, and then reported', async () => {
+    const proxy = await IamProxy.start({ backend, region, credentials });
+    // the client's clock is 20 minutes behind: every token it signs is already past its 15-minute lifetime
+    const db = client(proxy, { clock: () => Date.now() - 20 * 60_000 });
+    await expect(db.query('select 1')).rejects.toThrow(/refused the IAM token/);
+    expect(proxy.rejections).toEqual(['expired', 'expired']);
+    expect(db.stats().authRefreshes).toBe(1);
+    await proxy.stop();
+  });
+
   test('TLS is verified: a certificate the client does not trust is refused, and plain TCP is never used', async () => {
     const proxy = await IamProxy.start({ backend, region, credentials });
     // default: system roots with host name verification; the test certificate is self-signed
