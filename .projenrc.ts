@@ -53,6 +53,17 @@ project.testTask.spawn(project.addTask('test:runtime', {
   exec: 'npm test --workspace runtime',
 }));
 
+// Internal Lambda handlers (lambda-src/) are bundled with esbuild into assets/, which the npm package ships.
+const bundleHandlers = project.addTask('bundle:handlers', {
+  description: 'Bundle the internal Lambda handlers into assets/',
+});
+bundleHandlers.exec('npm run build --workspace runtime');
+bundleHandlers.exec('esbuild lambda-src/pre-traffic-hook.ts --bundle --minify --platform=node --target=node22 '
+  + '--external:@aws-sdk/* --external:pg-native --external:mysql2 --outfile=assets/pre-traffic-hook/index.js');
+project.preCompileTask.spawn(bundleHandlers);
+project.testTask.prependSpawn(bundleHandlers);
+project.gitignore.exclude('/assets/');
+
 project.addTask('bench:runtime', {
   description: 'Benchmark the runtime package against its baselines (prints a table)',
   exec: 'npm run bench --workspace runtime',
@@ -66,7 +77,7 @@ const exampleSynth = project.addTask('example:synth', {
   description: 'Synthesize the example app through the CDK CLI (no AWS credentials needed)',
   env: { AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' },
 });
-exampleSynth.exec('npm run build --workspace runtime');
+exampleSynth.spawn(bundleHandlers);
 exampleSynth.exec('cdk synth --quiet --no-notices --output cdk.out', { cwd: 'examples/todo-api' });
 
 project.synth();

@@ -1,4 +1,6 @@
 export * from './api-handler';
+export * from './cold-start';
+export * from './deployment';
 export * from './existing-database';
 export * from './front-door';
 export * from './serverless-sql-api';

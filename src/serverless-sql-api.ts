@@ -1,4 +1,5 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -94,6 +95,9 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   /** The API's URL; undefined with `FrontDoor.none()`. */
   public readonly url?: string;
 
+  /** The CodeDeploy deployment group, with `Deployment.canary()` or `Deployment.linear()`. */
+  public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
+
   /** The network access of the API function (its security group). */
   public readonly connections: ec2.Connections;
 
@@ -124,6 +128,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     this.function = handler.function;
     this.alias = handler.alias;
     this.dbUser = handler.dbUser;
+    this.deploymentGroup = handler.deploymentGroup;
     this.connections = handler.connections;
     this.grantPrincipal = handler.grantPrincipal;
 

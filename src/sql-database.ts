@@ -118,6 +118,11 @@ export interface ISqlDatabase extends ec2.IConnectable {
   readonly vpc: ec2.IVpc;
   /** The subnets functions are placed in. */
   readonly vpcSubnets: ec2.SubnetSelection;
+  /**
+   * How many database connections the proxy may hold at once (the database's `max_connections` times the proxy's
+   * `maxConnectionsPercent`), where it can be told at synth time.
+   */
+  readonly connectionBudget?: number;
   /** Allow `grantee` to connect through the proxy as `dbUser` with an IAM token. */
   grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant;
 }
@@ -186,6 +191,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** How long the proxy keeps an idle client connection open. */
   public readonly idleClientTimeout: Duration;
 
+  /** How many database connections the proxy may hold at once, where it can be told at synth time. */
+  public readonly connectionBudget?: number;
+
   /** The resource id (`db-…` or `cluster-…`) of the database, as `rds-db:connect` statements of the proxy name it. */
   public readonly databaseResourceId: string;
 
@@ -213,6 +221,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     validateSubnets(this, 'vpcSubnets', this.vpc, this.vpcSubnets);
 
     let proxyTarget: rds.ProxyTarget;
+    let maxConnections: number | undefined;
     if (props.existingDatabase) {
       const bound = props.existingDatabase._bind(this);
       this.engineFamily = bound.family;
@@ -244,6 +253,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       this.adminSecret = created.adminSecret!;
       this.databaseResourceId = created.resourceId;
       proxyTarget = created.proxyTarget;
+      maxConnections = created.maxConnections;
     }
 
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
@@ -258,6 +268,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     const proxyOptions = props.proxy ?? {};
     const maxConnectionsPercent = proxyOptions.maxConnectionsPercent ?? 100;
     this.idleClientTimeout = proxyOptions.idleClientTimeout ?? Duration.minutes(30);
+    if (maxConnections !== undefined && !Token.isUnresolved(maxConnectionsPercent)) {
+      this.connectionBudget = Math.floor(maxConnections * maxConnectionsPercent / 100);
+    }
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       proxyTarget,
       vpc: this.vpc,

@@ -129,6 +129,8 @@ export interface CreatedDatabase {
   /** The DbiResourceId / DbClusterResourceId that `rds-db:connect` resources name. */
   readonly resourceId: string;
   readonly adminSecret: rds.DatabaseSecret | undefined;
+  /** The database's default `max_connections`, where it can be told from the settings. */
+  readonly maxConnections?: number;
 }
 
 const BACKUP_RETENTION = Duration.days(7);
@@ -210,9 +212,10 @@ class InstanceEngine extends SqlEngine {
     checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
 
     const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername });
+    const instanceType = this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const instance = new rds.DatabaseInstance(scope, 'Instance', {
       engine: this.engine,
-      instanceType: this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+      instanceType,
       vpc: settings.vpc,
       vpcSubnets: settings.vpcSubnets,
       securityGroups: [settings.securityGroup],
@@ -239,6 +242,7 @@ class InstanceEngine extends SqlEngine {
       proxyTarget: rds.ProxyTarget.fromInstance(instance),
       resourceId: instance.instanceResourceId!,
       adminSecret,
+      maxConnections: defaultMaxConnections(this.family, instanceType),
     };
   }
 }
@@ -299,4 +303,25 @@ class AuroraEngine extends SqlEngine {
       adminSecret,
     };
   }
+}
+
+/** GiB of memory per size for the burstable (t) and general-purpose (m) classes; memory-optimized (r) have twice. */
+const GIB_PER_SIZE: Record<string, number> = {
+  'micro': 1, 'small': 2, 'medium': 4, 'large': 8, 'xlarge': 16, '2xlarge': 32, '4xlarge': 64, '8xlarge': 128, '12xlarge': 192, '16xlarge': 256,
+};
+
+/**
+ * RDS's default `max_connections` for an instance class: PostgreSQL `LEAST(DBInstanceClassMemory/9531392, 5000)`,
+ * MySQL `DBInstanceClassMemory/12582880`, from the class's nominal memory (RDS reserves a little, so the real value
+ * is slightly lower). Undefined for classes whose memory is not known here.
+ *
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
+ */
+export function defaultMaxConnections(family: SqlEngineFamily, instanceType: ec2.InstanceType): number | undefined {
+  const [klass, size] = instanceType.toString().split('.');
+  const perSize = GIB_PER_SIZE[size];
+  if (perSize === undefined || !/^(t[34]g?|m[5-8]g?d?|r[5-8]g?d?)$/.test(klass)) return undefined;
+  if (klass.startsWith('t') && !['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].includes(size)) return undefined;
+  const bytes = perSize * (klass.startsWith('r') ? 2 : 1) * 1024 ** 3;
+  return family === SqlEngineFamily.POSTGRES ? Math.min(5000, Math.floor(bytes / 9531392)) : Math.floor(bytes / 12582880);
 }

@@ -1,10 +1,14 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import { Annotations, Duration, Size, Token } from 'aws-cdk-lib';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiHandler } from './api-handler';
+import { ColdStart } from './cold-start';
+import { Deployment, PRE_TRAFFIC_HOOK_ASSET } from './deployment';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { ISqlDatabase, validateDbUser } from './sql-database';
 
@@ -85,6 +89,27 @@ export interface SqlFunctionOptions {
    * @default - none
    */
   readonly description?: string;
+
+  /**
+   * The size of the function's /tmp directory, from 512 MiB to 10,240 MiB (at most 512 MiB with SnapStart).
+   *
+   * @default Size.mebibytes(512)
+   */
+  readonly ephemeralStorageSize?: Size;
+
+  /**
+   * How the function meets cold starts.
+   *
+   * @default ColdStart.onDemand()
+   */
+  readonly coldStart?: ColdStart;
+
+  /**
+   * How a new version receives traffic.
+   *
+   * @default Deployment.allAtOnce()
+   */
+  readonly deployment?: Deployment;
 }
 
 /** Properties of a `SqlFunction`. */
@@ -124,6 +149,9 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
   /** The principal the function runs as. */
   public readonly grantPrincipal: iam.IPrincipal;
 
+  /** The CodeDeploy deployment group of a canary or linear deployment. */
+  public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
+
   constructor(scope: Construct, id: string, props: SqlFunctionProps) {
     super(scope, id);
 
@@ -141,6 +169,16 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     if (reserved.length > 0) {
       throw new ConfigurationError(this, 'environment', reserved.join(', '),
         'Names starting with SQL_ carry the connection contract and are set by this construct; rename these variables.');
+    }
+
+    const coldStart = props.coldStart ?? ColdStart.onDemand();
+    coldStart._validate(this, {
+      runtime: props.handler.runtime,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+    });
+    if (props.ephemeralStorageSize && !Token.isUnresolved(props.ephemeralStorageSize.toMebibytes())) {
+      checkRange(this, 'ephemeralStorageSize', props.ephemeralStorageSize.toMebibytes(), 512, 10240, ' MiB');
     }
 
     const { database } = props;
@@ -161,6 +199,8 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      snapStart: coldStart._snapStart(),
       logGroup: this.logGroup,
       vpc: database.vpc,
       vpcSubnets: database.vpcSubnets,
@@ -179,11 +219,65 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     this.alias = new lambda.Alias(this, 'Alias', {
       aliasName,
       version: this.function.currentVersion,
+      provisionedConcurrentExecutions: coldStart._provisionedConcurrency(),
     });
+    coldStart._bindAlias(this, this.alias);
     this.connections = this.function.connections;
     this.grantPrincipal = this.function.grantPrincipal;
 
     database.connections.allowDefaultPortFrom(this.function, 'Function to RDS Proxy');
     database.grantConnect(this.function, this.dbUser);
+
+    this.warnAboutConnectionBudget(database, coldStart.maxProvisioned ?? props.reservedConcurrentExecutions);
+    this.deploymentGroup = (props.deployment ?? Deployment.allAtOnce())._bind(this, {
+      alias: this.alias,
+      version: this.function.currentVersion,
+      provisioned: coldStart._provisionedConcurrency() !== undefined,
+      vpc: database.vpc,
+      vpcSubnets: database.vpcSubnets,
+      createHook: hookScope => {
+        if (!fs.existsSync(PRE_TRAFFIC_HOOK_ASSET)) {
+          throw new ConfigurationError(hookScope, 'deployment.preTrafficCheck', 'hook code missing',
+            `The pre-traffic hook's bundle is not at ${PRE_TRAFFIC_HOOK_ASSET}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
+        }
+        const hook = new SqlFunction(hookScope, 'PreTrafficHook', {
+          handler: ApiHandler.fromCode({
+            runtime: lambda.Runtime.NODEJS_22_X,
+            code: lambda.Code.fromAsset(PRE_TRAFFIC_HOOK_ASSET),
+            handler: 'index.handler',
+          }),
+          database,
+          dbUser: this.dbUser,
+          memorySize: 256,
+          timeout: Duration.seconds(60),
+          logRetention: props.logRetention,
+          description: `Pre-traffic check of ${this.node.path}: connects through RDS Proxy as ${this.dbUser}`,
+        });
+        return { alias: hook.alias, connections: hook.connections };
+      },
+    });
+
+    // aws-cdk-lib cannot tell that SnapStart and provisioned concurrency exclude each other; escape hatches could
+    // still combine them.
+    this.node.addValidation({
+      validate: () => {
+        const fn = this.function.node.defaultChild as lambda.CfnFunction;
+        const alias = this.alias.node.defaultChild as lambda.CfnAlias;
+        const snapStart = (fn.snapStart as lambda.CfnFunction.SnapStartProperty | undefined)?.applyOn === 'PublishedVersions';
+        return snapStart && alias.provisionedConcurrencyConfig
+          ? ['SnapStart and provisioned concurrency cannot be combined on one function: choose ColdStart.snapStart() or ColdStart.provisioned()']
+          : [];
+      },
+    });
+  }
+
+  private warnAboutConnectionBudget(database: ISqlDatabase, concurrency: number | undefined) {
+    const budget = database.connectionBudget;
+    if (budget === undefined || concurrency === undefined || Token.isUnresolved(concurrency) || concurrency <= budget) return;
+    Annotations.of(this).addWarningV2('serverless-sql-api:connectionBudget',
+      `up to ${concurrency} concurrent executions (provisioned or reserved) can each hold a proxy client connection, `
+      + `but the proxy may open at most ${budget} database connections (the database's default max_connections `
+      + 'times the proxy\'s maxConnectionsPercent). RDS Proxy multiplexes idle clients, yet concurrent transactions '
+      + `beyond ${budget} wait up to the borrow timeout: size the database up, raise maxConnectionsPercent, or lower the concurrency.`);
   }
 }

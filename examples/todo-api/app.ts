@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ApiHandler, FrontDoor, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
+import { ApiHandler, ColdStart, Deployment, FrontDoor, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
 
 class TodoApiStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -21,6 +21,11 @@ class TodoApiStack extends Stack {
       databaseName: 'todos',
       dbUser: 'todo_app',
       timeout: Duration.seconds(10),
+      // Node.js has no SnapStart: keep two sandboxes warm, scaling to ten on load
+      coldStart: ColdStart.provisioned({ min: 2, max: 10 }),
+      // 10% of traffic for 5 minutes first; errors or throttles of the new version roll it back, and a hook checks
+      // the database path before any traffic moves
+      deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }),
       frontDoor: FrontDoor.httpApi({ throttlingRateLimit: 200, throttlingBurstLimit: 100 }),
     });
     void api;

@@ -1,0 +1,238 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ApiHandler, ColdStart, Deployment, SqlEngine, UtilizationStatistic } from '../src';
+import { logicalIdOf, resourcesOf, synth } from './util';
+
+const python = () => ApiHandler.fromCode({
+  runtime: lambda.Runtime.PYTHON_3_13,
+  code: lambda.Code.fromInline('def handler(event, context):\n  return {}'),
+  handler: 'index.handler',
+});
+
+describe('cold start', () => {
+  test('on demand by default: no SnapStart, no provisioned concurrency', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::Function', { SnapStart: Match.absent() });
+    template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: Match.absent() });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  test('SnapStart on published versions for a Python handler, and no provisioned concurrency', () => {
+    const { template } = synth({ handler: python(), coldStart: ColdStart.snapStart() });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'python3.13', SnapStart: { ApplyOn: 'PublishedVersions' },
+    });
+    template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: Match.absent() });
+  });
+
+  test('fails when SnapStart is asked of a Node.js handler, suggesting provisioned concurrency', () => {
+    expect(() => synth({ coldStart: ColdStart.snapStart() }))
+      .toThrow(/invalid coldStart \("ColdStart.snapStart\(\) with nodejs22.x"\).*not nodejs22.x; use ColdStart.provisioned\(\{ min \}\)/);
+  });
+
+  test('fails when SnapStart comes with more than 512 MiB of ephemeral storage', () => {
+    expect(() => synth({ handler: python(), coldStart: ColdStart.snapStart(), ephemeralStorageSize: Size.mebibytes(1024) }))
+      .toThrow(/invalid ephemeralStorageSize \("1024 MiB with ColdStart.snapStart\(\)"\).*at most 512 MiB/);
+  });
+
+  test('fails when SnapStart and provisioned concurrency meet through an escape hatch', () => {
+    const { api } = synth({ handler: python(), coldStart: ColdStart.snapStart() });
+    (api.alias.node.defaultChild as lambda.CfnAlias).provisionedConcurrencyConfig = { provisionedConcurrentExecutions: 2 };
+    expect(() => Template.fromStack(Stack.of(api)))
+      .toThrow(/SnapStart and provisioned concurrency cannot be combined/);
+  });
+
+  test('fixed provisioned concurrency on the alias, no autoscaling', () => {
+    const { template } = synth({ coldStart: ColdStart.provisioned({ min: 3 }) });
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 3 },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { SnapStart: Match.absent() });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  test('autoscaled provisioned concurrency: scalable target on the alias, tracking average utilization', () => {
+    const { template } = synth({ coldStart: ColdStart.provisioned({ min: 2, max: 20 }) });
+    const fn = Object.keys(template.findResources('AWS::Lambda::Function')).find(id => id.startsWith('ApiHandlerFunction'));
+    const alias = logicalIdOf(template, 'AWS::Lambda::Alias');
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'lambda',
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      ResourceId: { 'Fn::Join': ['', ['function:', { Ref: fn }, ':live']] },
+      MinCapacity: 2,
+      MaxCapacity: 20,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 0.7,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+      },
+    });
+    const [, target] = resourcesOf(template, 'AWS::ApplicationAutoScaling::ScalableTarget')[0];
+    expect(target.DependsOn).toEqual(expect.arrayContaining([alias]));
+  });
+
+  test('tracking the maximum utilization, with a schedule', () => {
+    const { template } = synth({
+      coldStart: ColdStart.provisioned({
+        min: 1,
+        max: 10,
+        utilizationTarget: 0.5,
+        utilizationStatistic: UtilizationStatistic.MAXIMUM,
+        schedules: [{ name: 'MorningPeak', schedule: appscaling.Schedule.cron({ hour: '7', minute: '30' }), min: 5 }],
+      }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 0.5,
+        CustomizedMetricSpecification: Match.objectLike({
+          MetricName: 'ProvisionedConcurrencyUtilization', Namespace: 'AWS/Lambda', Statistic: 'Maximum',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: [Match.objectLike({ ScheduledActionName: 'MorningPeak', Schedule: 'cron(30 7 * * ? *)', ScalableTargetAction: { MinCapacity: 5 } })],
+    });
+  });
+
+  test.each([
+    [{ min: 0 }, /invalid coldStart.min \(0\). Use a value from 1 to 1000000 \(provisioned concurrency needs at least 1; use ColdStart.onDemand/],
+    [{ min: 1.5 }, /invalid coldStart.min \(1.5\).*whole number/],
+    [{ min: 5, max: 4 }, /invalid coldStart.max \(4\). Use a maximum of at least min \(5\)/],
+    [{ min: 1, max: 5, utilizationTarget: 0.95 }, /invalid coldStart.utilizationTarget \(0.95\). Use a value from 0.1 to 0.9/],
+    [{ min: 1, max: 5, utilizationTarget: 0.05 }, /invalid coldStart.utilizationTarget \(0.05\)/],
+    [{ min: 1, schedules: [{ name: 'Empty', schedule: appscaling.Schedule.rate(Duration.hours(1)) }] }, /invalid coldStart.schedules\[Empty\] \("no min and no max"\)/],
+    [{ min: 1, schedules: [{ name: 'Bad', schedule: appscaling.Schedule.rate(Duration.hours(1)), min: 5, max: 2 }] }, /invalid coldStart.schedules\[Bad\].max \(2\)/],
+  ])('fails when provisioned concurrency is %o', (options, message) => {
+    expect(() => synth({ coldStart: ColdStart.provisioned(options as any) })).toThrow(message);
+  });
+
+  test('fails when provisioned concurrency exceeds the reserved concurrency', () => {
+    expect(() => synth({ reservedConcurrentExecutions: 5, coldStart: ColdStart.provisioned({ min: 2, max: 10 }) }))
+      .toThrow(/invalid coldStart \("provisioned up to 10 with reservedConcurrentExecutions 5"\).*cannot exceed the reserved concurrency/);
+  });
+
+  test('warns, with the numbers, when concurrency can exceed the connection budget', () => {
+    // db.t4g.micro: 1 GiB / 9531392 = 112 connections; 50% for the proxy = 56
+    const { annotations } = synth({ proxy: { maxConnectionsPercent: 50 }, coldStart: ColdStart.provisioned({ min: 10, max: 80 }) });
+    annotations.hasWarning('/Stack/Api/Handler', Match.stringLikeRegexp('up to 80 concurrent executions .* at most 56 database connections'));
+  });
+
+  test('no budget warning within the budget, or when the budget is unknown (Aurora)', () => {
+    const within = synth({ reservedConcurrentExecutions: 50 });
+    within.annotations.hasNoWarning('*', Match.stringLikeRegexp('concurrent executions'));
+    const aurora = synth({ engine: SqlEngine.auroraPostgres(), reservedConcurrentExecutions: 500 });
+    aurora.annotations.hasNoWarning('*', Match.stringLikeRegexp('concurrent executions'));
+  });
+
+  test('MySQL budget uses the MySQL formula', () => {
+    // db.r7g.large: 16 GiB / 12582880 = 1365
+    const { annotations } = synth({
+      engine: SqlEngine.mysql({ instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE) }),
+      reservedConcurrentExecutions: 2000,
+    });
+    annotations.hasWarning('/Stack/Api/Handler', Match.stringLikeRegexp('up to 2000 concurrent executions .* at most 1365 database connections'));
+  });
+});
+
+describe('deployment', () => {
+  test('all at once by default: no CodeDeploy', () => {
+    const { template, api } = synth();
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 0);
+    expect(api.deploymentGroup).toBeUndefined();
+  });
+
+  test('canary: CodeDeploy on the alias with rollbacks, alarms on the new version, and a pre-traffic hook', () => {
+    const userAlarm = (stack: any) => new cloudwatch.Alarm(stack, 'Latency', {
+      metric: new cloudwatch.Metric({ namespace: 'App', metricName: 'Latency' }), threshold: 1000, evaluationPeriods: 1,
+    });
+    const { template, api } = synth({}, stack => ({
+      deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5), alarms: [userAlarm(stack)] }),
+    }));
+    expect(api.deploymentGroup).toBeDefined();
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      ComputePlatform: 'Lambda',
+      TrafficRoutingConfig: { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryInterval: 5, CanaryPercentage: 10 } },
+    });
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AutoRollbackConfiguration: { Enabled: true, Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM']) },
+      AlarmConfiguration: { Enabled: true, Alarms: Match.arrayWith([{ Name: { Ref: Match.stringLikeRegexp('^Latency') } }]) },
+    });
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    const version = logicalIdOf(template, 'AWS::Lambda::Version', r => !JSON.stringify(r).includes('PreTrafficHook'));
+    const fn = Object.keys(template.findResources('AWS::Lambda::Function')).find(id => id.startsWith('ApiHandlerFunction'));
+    for (const metric of ['Errors', 'Throttles']) {
+      expect(alarms).toEqual(expect.arrayContaining([expect.objectContaining({
+        MetricName: metric,
+        Threshold: 1,
+        Dimensions: expect.arrayContaining([{
+          Name: 'Resource',
+          Value: { 'Fn::Join': ['', [{ Ref: fn }, ':', { 'Fn::GetAtt': [version, 'Version'] }]] },
+        }]),
+      })]));
+    }
+    // the API alias is handed over to CodeDeploy
+    const apiAlias = resourcesOf(template, 'AWS::Lambda::Alias').find(([id]) => id.startsWith('ApiHandlerAlias'))![1];
+    expect(apiAlias.UpdatePolicy.CodeDeployLambdaAliasUpdate).toBeDefined();
+    // the hook: in the VPC, connecting as the same user, invoked by CodeDeploy through its own alias
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Description: Match.stringLikeRegexp('^Pre-traffic check of Stack/Api/Handler'),
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+      Environment: { Variables: Match.objectLike({ SQL_USER: 'app_user', SQL_AUTH: 'iam' }) },
+    });
+    const hookAlias = Object.keys(template.findResources('AWS::Lambda::Alias')).find(id => id.startsWith('ApiHandlerPreTrafficHookAlias'));
+    expect(hookAlias).toBeDefined();
+    expect(JSON.stringify(apiAlias.UpdatePolicy)).toContain(hookAlias!);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.eu-west-1.codedeploy', VpcEndpointType: 'Interface', PrivateDnsEnabled: true,
+    });
+    const hookPolicies = JSON.stringify(resourcesOf(template, 'AWS::IAM::Policy').filter(([id]) => id.includes('PreTrafficHook')));
+    expect(hookPolicies).toContain('codedeploy:PutLifecycleEventHookExecutionStatus');
+    expect(hookPolicies).toContain('/app_user');
+  });
+
+  test('linear without the hook or its endpoint', () => {
+    const { template } = synth({ deployment: Deployment.linear({ percent: 25, interval: Duration.minutes(2), preTrafficCheck: false }) });
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      TrafficRoutingConfig: { Type: 'TimeBasedLinear', TimeBasedLinear: { LinearInterval: 2, LinearPercentage: 25 } },
+    });
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    expect(JSON.stringify(template.toJSON())).not.toContain('PreTrafficHook');
+  });
+
+  test('the hook without a new endpoint when the VPC already reaches CodeDeploy', () => {
+    const { template } = synth({ deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5), codeDeployEndpoint: false }) });
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    expect(JSON.stringify(template.toJSON())).toContain('PreTrafficHook');
+  });
+
+  test('warns when a short gradual deployment meets provisioned concurrency', () => {
+    const { annotations } = synth({
+      coldStart: ColdStart.provisioned({ min: 2 }),
+      deployment: Deployment.linear({ percent: 50, interval: Duration.minutes(1) }),
+    });
+    annotations.hasWarning('/Stack/Api/Handler', Match.stringLikeRegexp('deployment.interval is 1 minute with provisioned concurrency'));
+    const long = synth({
+      coldStart: ColdStart.provisioned({ min: 2 }),
+      deployment: Deployment.linear({ percent: 50, interval: Duration.minutes(10) }),
+    });
+    long.annotations.hasNoWarning('*', Match.stringLikeRegexp('with provisioned concurrency'));
+  });
+
+  test.each([
+    [{ percent: 0, interval: Duration.minutes(5) }, /invalid deployment.percent \(0\). Use a value from 1 to 99%/],
+    [{ percent: 100, interval: Duration.minutes(5) }, /invalid deployment.percent \(100\)/],
+    [{ percent: 12.5, interval: Duration.minutes(5) }, /invalid deployment.percent \(12.5\).*whole number/],
+    [{ percent: 10, interval: Duration.seconds(30) }, /invalid deployment.interval \(30 seconds\).*whole number of minutes from 1 to 2880/],
+    [{ percent: 10, interval: Duration.days(3) }, /invalid deployment.interval \(3 days\)/],
+  ])('fails when a canary is %o', (options, message) => {
+    expect(() => synth({ deployment: Deployment.canary(options) })).toThrow(message);
+  });
+});
