@@ -49,6 +49,11 @@ export interface ConnectOptions {
   readonly connectDeadlineMs?: number;
   /** The clock, in milliseconds (tests inject one). Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * MySQL: allow several statements in one query (migrations need it). Off by default, as it widens what an
+   * injected string can do. PostgreSQL runs several statements in a query without parameters anyway.
+   */
+  readonly multipleStatements?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -66,6 +71,7 @@ export interface ResolvedConfig {
   readonly maxLifetimeMs: number;
   readonly connectTimeoutMs: number;
   readonly connectDeadlineMs: number;
+  readonly multipleStatements: boolean;
 }
 
 const DEFAULT_PROXY_IDLE_SECONDS = 1800;
@@ -123,6 +129,7 @@ export function resolveConfig(options: ConnectOptions, env: NodeJS.ProcessEnv = 
     maxLifetimeMs: options.maxLifetimeMs ?? 60 * 60_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     connectDeadlineMs: options.connectDeadlineMs ?? 10_000,
+    multipleStatements: options.multipleStatements ?? false,
   };
 }
 

@@ -21,6 +21,8 @@ export interface ConnectionTarget {
   readonly ssl: false | tls.ConnectionOptions;
   /** Whether the password is an IAM token (sent in clear text, over TLS only, to MySQL). */
   readonly iam: boolean;
+  /** MySQL: several statements per query. */
+  readonly multipleStatements: boolean;
 }
 
 /** One open database session. */
@@ -161,7 +163,7 @@ export const mysqlDriver: Driver = {
       // RDS Proxy asks for the token in clear text (mysql_clear_password); only ever allowed over TLS.
       enableCleartextPlugin: target.iam && target.ssl !== false,
       connectTimeout: timeoutMs,
-      multipleStatements: false,
+      multipleStatements: target.multipleStatements,
       supportBigNumbers: true,
     });
     const connection = new MysqlConnection(raw);
