@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { connect, migrate, MigrationError, MIGRATIONS_TABLE, readMigrations, SqlClient } from '../src';
+import { connect, iamUserStatements, migrate, MigrationError, MIGRATIONS_TABLE, readMigrations, SqlClient } from '../src';
 import { configured, postgresServers, TestServer } from './servers';
 
 function directory(files: Record<string, string>): string {
@@ -84,5 +84,46 @@ describe.each(servers)('migrate (%s)', (engine, start) => {
     const changed = first();
     changed[1] = { ...changed[1], sql: `${changed[1].sql} -- edited` };
     await expect(migrate(db, changed)).rejects.toThrow(/migration 002_seed.sql failed: it was applied before with other content/);
+  });
+});
+
+describe('IAM user statements', () => {
+  test('MySQL: an AWSAuthenticationPlugin user with TLS required and table privileges only', () => {
+    expect(iamUserStatements('mysql', 'report_reader', 'app', 'read-only')).toEqual([
+      "create user if not exists 'report_reader'@'%' identified with AWSAuthenticationPlugin as 'RDS'",
+      "alter user 'report_reader'@'%' require ssl",
+      "grant select on `app`.* to 'report_reader'@'%'",
+    ]);
+  });
+
+  test.each([['app-user'], ["x'; drop table t; --"], ['1user']])('refuses the user name %s', name => {
+    expect(() => iamUserStatements('postgres', name, 'app', 'read-write')).toThrow(/user name .* must be 1–63 letters/);
+  });
+
+  test('PostgreSQL: runs twice without error; the user may read and write tables created later, nothing more', async () => {
+    const server = await postgresServers()[0]();
+    const admin = connect({ url: server.url, auth: 'password', password: '' });
+    const database = new URL(server.url).pathname.slice(1);
+    const user = `app_user_${process.pid}`;
+    const table = `later_${process.pid}`;
+    try {
+      // RDS provides the rds_iam role; a plain PostgreSQL needs one to stand in
+      await admin.query(`do $$ begin if not exists (select from pg_roles where rolname = 'rds_iam') then create role rds_iam; end if; end $$`);
+      for (let run = 0; run < 2; run++) {
+        for (const statement of iamUserStatements('postgres', user, database, 'read-write')) await admin.query(statement);
+      }
+      await admin.query(`create table ${table} (id int)`);
+      const { rows } = await admin.query<Record<string, boolean>>(
+        `select has_table_privilege($1, $2, 'insert') as can_insert, has_table_privilege($1, $2, 'truncate') as can_truncate,
+                pg_has_role($1, 'rds_iam', 'member') as iam, (select rolpassword is null from pg_authid where rolname = $1) as no_password`,
+        [user, table]);
+      expect(rows[0]).toEqual({ can_insert: true, can_truncate: false, iam: true, no_password: true });
+    } finally {
+      await admin.query(`drop table if exists ${table}`).catch(() => undefined);
+      await admin.query(`drop owned by "${user}"`).catch(() => undefined);
+      await admin.query(`drop role if exists "${user}"`).catch(() => undefined);
+      await admin.close();
+      await server.stop();
+    }
   });
 });
