@@ -41,6 +41,9 @@ export interface ExistingClusterOptions extends ExistingDatabaseOptions {
 export interface BoundExistingDatabase {
   readonly family: SqlEngineFamily;
   readonly port: number;
+  /** The database's own endpoint (not the proxy's), for deploy-time bootstrap as the admin. */
+  readonly endpoint: string;
+  readonly connections: ec2.Connections;
   readonly proxyTarget: rds.ProxyTarget;
   readonly resourceId: string;
 }
@@ -87,6 +90,8 @@ class ExistingInstance extends ExistingDatabase {
     return {
       family,
       port: portOf(scope, 'existingDatabase.instance', instance.connections),
+      endpoint: instance.dbInstanceEndpointAddress,
+      connections: instance.connections,
       proxyTarget: rds.ProxyTarget.fromInstance(instance),
       resourceId,
     };
@@ -111,9 +116,18 @@ class ExistingCluster extends ExistingDatabase {
       throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterResourceIdentifier', resourceId,
         'Import the cluster with `clusterResourceIdentifier` (its DbClusterResourceId, "cluster-…"): rds-db:connect grants name it.');
     }
+    let endpoint: string;
+    try {
+      endpoint = cluster.clusterEndpoint.hostname;
+    } catch {
+      throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterEndpointAddress', undefined,
+        'Import the cluster with `clusterEndpointAddress`: the deploy-time bootstrap connects to it as the admin.');
+    }
     return {
       family,
       port: portOf(scope, 'existingDatabase.cluster', cluster.connections),
+      endpoint,
+      connections: cluster.connections,
       proxyTarget: rds.ProxyTarget.fromCluster(cluster),
       resourceId,
     };

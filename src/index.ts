@@ -3,6 +3,7 @@ export * from './cold-start';
 export * from './deployment';
 export * from './existing-database';
 export * from './front-door';
+export * from './migrations';
 export * from './serverless-sql-api';
 export * from './sql-database';
 export * from './sql-engine';

@@ -7,7 +7,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { FrontDoor } from './front-door';
-import { SqlDatabase, SqlProxyOptions } from './sql-database';
+import { Migrations } from './migrations';
+import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlProxyOptions, validateDbUser } from './sql-database';
 import { SqlEngine } from './sql-engine';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 
@@ -61,6 +62,20 @@ export interface ServerlessSqlApiProps extends SqlFunctionOptions {
    * @default FrontDoor.httpApi()
    */
   readonly frontDoor?: FrontDoor;
+
+  /**
+   * SQL migrations applied at deploy time, as the admin, before the new version receives traffic.
+   *
+   * @default - none
+   */
+  readonly migrations?: Migrations;
+
+  /**
+   * Create the VPC endpoints (Secrets Manager, S3) that the deploy-time bootstrap needs from isolated subnets.
+   *
+   * @default true
+   */
+  readonly bootstrapEndpoints?: boolean;
 }
 
 /**
@@ -107,6 +122,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
     super(scope, id);
 
+    validateDbUser(this, 'dbUser', props.dbUser ?? 'app_user');
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
@@ -121,12 +137,17 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       existingDatabase: props.existingDatabase,
       databaseName: props.databaseName,
       proxy: props.proxy,
+      migrations: props.migrations,
+      bootstrapEndpoints: props.bootstrapEndpoints,
     });
     this.proxy = this.database.proxy;
+    this.database.addUser(props.dbUser ?? 'app_user', { access: DatabaseAccess.READ_WRITE });
 
     const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
     this.function = handler.function;
     this.alias = handler.alias;
+    // users and migrations are in place before the alias (and so the front door) moves to a new version
+    handler.alias.node.addDependency(this.database.bootstrap);
     this.dbUser = handler.dbUser;
     this.deploymentGroup = handler.deploymentGroup;
     this.connections = handler.connections;
@@ -152,5 +173,13 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    */
   public grantConnect(grantee: iam.IGrantable, dbUser?: string): iam.Grant {
     return this.database.grantConnect(grantee, dbUser ?? this.dbUser);
+  }
+
+  /**
+   * Have the deploy-time bootstrap create another IAM-only database user (for example a read-only reporting user).
+   * The API's own `dbUser` is added with read-write access.
+   */
+  public addUser(name: string, options: DatabaseUserOptions = {}): void {
+    this.database.addUser(name, options);
   }
 }

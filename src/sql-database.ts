@@ -3,8 +3,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { ExistingDatabase } from './existing-database';
+import { Migrations } from './migrations';
+import { DatabaseBootstrap } from './private/database-bootstrap';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { SqlEngine, SqlEngineFamily } from './sql-engine';
 
@@ -97,6 +99,40 @@ export interface SqlDatabaseProps {
    * @default - the defaults of each `SqlProxyOptions` field
    */
   readonly proxy?: SqlProxyOptions;
+
+  /**
+   * SQL migrations applied at deploy time, as the admin, before functions that depend on the database go live.
+   *
+   * @default - none
+   */
+  readonly migrations?: Migrations;
+
+  /**
+   * Create the VPC endpoints the deploy-time bootstrap needs from isolated subnets: Secrets Manager (interface) to
+   * read the admin secret, and S3 (gateway, free) to answer CloudFormation. Turn off when the VPC already has them
+   * (or reaches AWS through a NAT gateway).
+   *
+   * @default true
+   */
+  readonly bootstrapEndpoints?: boolean;
+}
+
+/** What an application user may do in the application database. */
+export enum DatabaseAccess {
+  /** SELECT, INSERT, UPDATE, DELETE on every table (and the sequences they use). No DDL. */
+  READ_WRITE = 'read-write',
+  /** SELECT on every table. */
+  READ_ONLY = 'read-only',
+}
+
+/** Options of `addUser()`. */
+export interface DatabaseUserOptions {
+  /**
+   * What the user may do.
+   *
+   * @default DatabaseAccess.READ_WRITE
+   */
+  readonly access?: DatabaseAccess;
 }
 
 /**
@@ -197,7 +233,11 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** The resource id (`db-…` or `cluster-…`) of the database, as `rds-db:connect` statements of the proxy name it. */
   public readonly databaseResourceId: string;
 
+  /** The deploy-time bootstrap (users and migrations). Functions that serve traffic should depend on it. */
+  public readonly bootstrap: IDependable;
+
   private readonly proxyRole: iam.Role;
+  private readonly users = new Map<string, DatabaseAccess>();
   private readonly usersTheProxyMayBe = new Set<string>();
 
   constructor(scope: Construct, id: string, props: SqlDatabaseProps) {
@@ -222,6 +262,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
 
     let proxyTarget: rds.ProxyTarget;
     let maxConnections: number | undefined;
+    let databaseEndpoint: string;
+    let databaseConnections: ec2.Connections;
     if (props.existingDatabase) {
       const bound = props.existingDatabase._bind(this);
       this.engineFamily = bound.family;
@@ -229,6 +271,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       this.databaseResourceId = bound.resourceId;
       this.adminSecret = props.existingDatabase.adminSecret;
       proxyTarget = bound.proxyTarget;
+      databaseEndpoint = bound.endpoint;
+      databaseConnections = bound.connections;
     } else {
       const engine = props.engine ?? SqlEngine.postgres();
       this.engineFamily = engine.family;
@@ -247,9 +291,12 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       });
       if (created.resource instanceof rds.DatabaseCluster) {
         this.cluster = created.resource;
+        databaseEndpoint = created.resource.clusterEndpoint.hostname;
       } else {
         this.instance = created.resource;
+        databaseEndpoint = created.resource.dbInstanceEndpointAddress;
       }
+      databaseConnections = created.resource.connections;
       this.adminSecret = created.adminSecret!;
       this.databaseResourceId = created.resourceId;
       proxyTarget = created.proxyTarget;
@@ -290,6 +337,36 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     // The proxy target opens proxy → database on the database's port (both security groups deny everything else).
     this.proxyEndpoint = this.proxy.endpoint;
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
+
+    const bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
+      vpc: this.vpc,
+      vpcSubnets: this.vpcSubnets,
+      engine: this.engineFamily,
+      host: databaseEndpoint,
+      port: this.port,
+      databaseName: this.databaseName,
+      adminSecret: this.adminSecret,
+      databaseConnections,
+      users: () => [...this.users.entries()].map(([name, access]) => ({ name, access })),
+      migrations: props.migrations?._bind(this),
+      createEndpoints: props.bootstrapEndpoints ?? true,
+    });
+    this.bootstrap = bootstrap.resource;
+  }
+
+  /**
+   * Have the deploy-time bootstrap create `name` as a database user that logs in with IAM only (no password
+   * exists), with `access` to every table of the application database, present and future. Idempotent; users are
+   * never dropped. Grant principals the right to connect as it with `grantConnect`.
+   */
+  public addUser(name: string, options: DatabaseUserOptions = {}): void {
+    validateDbUser(this, 'user', name);
+    const access = options.access ?? DatabaseAccess.READ_WRITE;
+    const existing = this.users.get(name);
+    if (existing !== undefined && existing !== access) {
+      throw new ConfigurationError(this, 'user', name, `It was already added with ${existing} access; add each user once.`);
+    }
+    this.users.set(name, access);
   }
 
   /**

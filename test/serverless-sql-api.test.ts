@@ -12,6 +12,7 @@ const SG = 'AWS::EC2::SecurityGroup';
 const sgId = (template: any, description: RegExp) =>
   logicalIdOf(template, SG, r => description.test(r.Properties.GroupDescription));
 const groupIdOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'GroupId'] });
+const apiAliasOf = (template: any) => Object.keys(template.findResources('AWS::Lambda::Alias')).find(id => id.startsWith('ApiHandlerAlias'))!;
 
 describe('network', () => {
   test('default VPC: two AZs, isolated subnets only, no NAT and no internet gateway', () => {
@@ -34,11 +35,13 @@ describe('network', () => {
     // THEN
     const fnSg = sgId(template, /^Function/);
     const proxySg = sgId(template, /^RDS Proxy/);
-    const dbSg = sgId(template, /^Database/);
+    const dbSg = sgId(template, /^Database:/);
     const dbId = logicalIdOf(template, 'AWS::RDS::DBInstance');
 
-    const egress = resourcesOf(template, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties);
-    const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties);
+    const bootstrapSg = sgId(template, /^Database bootstrap/);
+    const notBootstrap = (r: any) => JSON.stringify(r).indexOf(bootstrapSg) < 0;
+    const egress = resourcesOf(template, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties).filter(notBootstrap);
+    const ingress = resourcesOf(template, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties).filter(notBootstrap);
     expect(egress).toEqual(expect.arrayContaining([
       expect.objectContaining({ GroupId: groupIdOf(fnSg), DestinationSecurityGroupId: groupIdOf(proxySg), IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 }),
       expect.objectContaining({ GroupId: groupIdOf(proxySg), DestinationSecurityGroupId: groupIdOf(dbSg), IpProtocol: 'tcp' }),
@@ -53,6 +56,13 @@ describe('network', () => {
     const dbPort = { 'Fn::GetAtt': [dbId, 'Endpoint.Port'] };
     expect(ingress.find(r => r.SourceSecurityGroupId['Fn::GetAtt'][0] === proxySg)).toMatchObject({ FromPort: dbPort, ToPort: dbPort });
     template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '5432' });
+    // the bootstrap reaches the database on its port too, as the admin, and nothing else but HTTPS to the endpoints
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(bootstrapSg), FromPort: dbPort, ToPort: dbPort,
+    });
+    expect(template.toJSON().Resources[bootstrapSg].Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'HTTPS to the Secrets Manager and S3 endpoints', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+    ]);
     // no group allows outbound traffic anywhere else
     for (const id of [fnSg, proxySg, dbSg]) {
       const props = template.toJSON().Resources[id].Properties;
@@ -93,6 +103,7 @@ describe('network', () => {
         vpcId: 'vpc-1234',
         availabilityZones: ['eu-west-1a', 'eu-west-1b'],
         isolatedSubnetIds: ['subnet-a', 'subnet-b'],
+        isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
         publicSubnetIds: ['subnet-pa', 'subnet-pb'],
       }),
     }));
@@ -101,6 +112,17 @@ describe('network', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { VpcConfig: { SubnetIds: ['subnet-a', 'subnet-b'] } });
     template.hasResourceProperties('AWS::RDS::DBProxy', { VpcSubnetIds: ['subnet-a', 'subnet-b'] });
     template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: ['subnet-a', 'subnet-b'] });
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', RouteTableIds: ['rtb-a', 'rtb-b'] });
+  });
+
+  test('fails when an imported VPC lacks the route tables the S3 endpoint needs, unless endpoints are off', () => {
+    const imported = (stack: any) => ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+      vpcId: 'vpc-1234', availabilityZones: ['eu-west-1a', 'eu-west-1b'], isolatedSubnetIds: ['subnet-a', 'subnet-b'],
+    });
+    expect(() => synth({}, stack => ({ vpc: imported(stack) })))
+      .toThrow(/invalid vpc \("imported without route table ids"\).*set bootstrapEndpoints: false/);
+    const { template } = synth({ bootstrapEndpoints: false }, stack => ({ vpc: imported(stack) }));
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 
   test('fails when the chosen subnets span fewer than two AZs', () => {
@@ -194,8 +216,7 @@ describe('IAM', () => {
     const statements = resourcesOf(template, 'AWS::IAM::Policy')
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement)
       .filter((s: any) => [s.Action].flat().includes('rds-db:connect'));
-    const fnRole = logicalIdOf(template, 'AWS::IAM::Role', r => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'lambda.amazonaws.com'
-      && JSON.stringify(r).includes('AWSLambdaVPCAccessExecutionRole'));
+    const fnRole = Object.keys(template.findResources('AWS::IAM::Role')).find(id => id.startsWith('ApiHandlerFunctionServiceRole'))!;
     const fnPolicy = resourcesOf(template, 'AWS::IAM::Policy').find(([, r]) => r.Properties.Roles[0].Ref === fnRole)![1];
     const connect = fnPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === 'rds-db:connect');
     expect(connect).toEqual([{
@@ -233,12 +254,13 @@ describe('IAM', () => {
     });
   });
 
-  test('the function cannot read the admin secret', () => {
+  test('only the deploy-time bootstrap can read the admin secret; the API function cannot', () => {
     const { template } = synth();
     const secret = logicalIdOf(template, 'AWS::SecretsManager::Secret');
-    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policies).not.toContain(secret);
-    expect(policies).not.toContain('secretsmanager:');
+    const readers = resourcesOf(template, 'AWS::IAM::Policy')
+      .filter(([, r]) => JSON.stringify(r).includes(secret) || JSON.stringify(r).includes('secretsmanager:'))
+      .map(([id]) => id);
+    expect(readers).toEqual([expect.stringMatching(/^ApiDatabaseBootstrapFunctionServiceRoleDefaultPolicy/)]);
   });
 
   test('grantConnect grants another principal the API user by default, or a named user', () => {
@@ -384,6 +406,7 @@ describe('database', () => {
       existingDatabase: ExistingDatabase.cluster({
         cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
           clusterIdentifier: 'orders',
+          clusterEndpointAddress: 'orders.cluster-abc.eu-west-1.rds.amazonaws.com',
           port: 3306,
           securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
           engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
@@ -551,14 +574,17 @@ describe('function', () => {
 describe('versions and alias', () => {
   test('alias "live" points at the published version; every invoke target is the alias', () => {
     const { template } = synth();
-    const versionId = logicalIdOf(template, 'AWS::Lambda::Version');
-    const aliasId = logicalIdOf(template, 'AWS::Lambda::Alias');
+    const versionId = logicalIdOf(template, 'AWS::Lambda::Version', r => JSON.stringify(r).includes('ApiHandlerFunction'));
+    const aliasId = apiAliasOf(template);
     template.hasResourceProperties('AWS::Lambda::Alias', {
       Name: 'live', FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
     });
     const permissions = resourcesOf(template, 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
     expect(permissions.length).toBeGreaterThan(0);
     for (const permission of permissions) expect(permission.FunctionName).toEqual({ Ref: aliasId });
+    // the bootstrap custom resource is invoked through its alias too
+    const bootstrapAlias = Object.keys(template.findResources('AWS::Lambda::Alias')).find(id => id.startsWith('ApiDatabaseBootstrapAlias'))!;
+    template.hasResource('Custom::DatabaseBootstrap', { Properties: Match.objectLike({ ServiceToken: { Ref: bootstrapAlias } }) });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { Ref: aliasId },
     });
@@ -568,7 +594,8 @@ describe('versions and alias', () => {
   test('a change of code or configuration publishes a new version', () => {
     const a = synth().template;
     const b = synth({ memorySize: 1024 }).template;
-    expect(logicalIdOf(a, 'AWS::Lambda::Version')).not.toEqual(logicalIdOf(b, 'AWS::Lambda::Version'));
+    const version = (t: any) => logicalIdOf(t, 'AWS::Lambda::Version', r => JSON.stringify(r).includes('ApiHandlerFunction'));
+    expect(version(a)).not.toEqual(version(b));
   });
 
   test('a custom alias name is used', () => {
@@ -607,7 +634,7 @@ describe('front door', () => {
 
   test('function URL on the alias; a public URL gets both invoke permissions', () => {
     const { template } = synth({ frontDoor: FrontDoor.functionUrl({ authType: lambda.FunctionUrlAuthType.NONE }) });
-    const aliasId = logicalIdOf(template, 'AWS::Lambda::Alias');
+    const aliasId = apiAliasOf(template);
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', Qualifier: 'live', InvokeMode: 'BUFFERED' });
     template.hasResourceProperties('AWS::Lambda::Permission', {

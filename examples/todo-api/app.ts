@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ApiHandler, ColdStart, Deployment, FrontDoor, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
+import { ApiHandler, ColdStart, DatabaseAccess, Deployment, FrontDoor, Migrations, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
 
 class TodoApiStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -19,7 +19,10 @@ class TodoApiStack extends Stack {
       }),
       engine: SqlEngine.postgres(),
       databaseName: 'todos',
+      // created at deploy time as an IAM-only user with read-write access to the tables (no password exists)
       dbUser: 'todo_app',
+      // applied at deploy time, before the new version receives traffic
+      migrations: Migrations.fromDirectory(path.join(__dirname, 'db', 'migrations')),
       timeout: Duration.seconds(10),
       // Node.js has no SnapStart: keep two sandboxes warm, scaling to ten on load
       coldStart: ColdStart.provisioned({ min: 2, max: 10 }),
@@ -28,7 +31,8 @@ class TodoApiStack extends Stack {
       deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }),
       frontDoor: FrontDoor.httpApi({ throttlingRateLimit: 200, throttlingBurstLimit: 100 }),
     });
-    void api;
+    // a read-only user for reporting; grant principals with api.grantConnect(principal, 'todo_reports')
+    api.addUser('todo_reports', { access: DatabaseAccess.READ_ONLY });
   }
 }
 

@@ -3,6 +3,3 @@ create table if not exists todos (
   title text not null,
   done boolean not null default false
 );
-create user todo_app;
-grant rds_iam to todo_app;
-grant select, insert, update on todos to todo_app;

@@ -1,0 +1,123 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ConfigurationError } from './validation';
+import { BoundMigrations } from '../migrations';
+
+/** Bootstrap code bundled by the library's build. */
+export const DATABASE_BOOTSTRAP_ASSET = path.join(__dirname, '..', '..', 'assets', 'database-bootstrap');
+
+export interface DatabaseBootstrapProps {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly engine: string;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseName: string;
+  readonly adminSecret: secretsmanager.ISecret;
+  /** The database's security groups: the bootstrap function gets an ingress rule on the port. */
+  readonly databaseConnections: ec2.Connections;
+  readonly users: () => Array<{ name: string; access: string }>;
+  readonly migrations?: BoundMigrations;
+  readonly createEndpoints: boolean;
+}
+
+/**
+ * A custom resource that creates the application users and applies migrations at deploy time, as the admin,
+ * from a function in the isolated subnets (reaching Secrets Manager and S3 through VPC endpoints).
+ */
+export class DatabaseBootstrap extends Construct {
+  public readonly resource: CustomResource;
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
+    super(scope, id);
+    if (!fs.existsSync(path.join(DATABASE_BOOTSTRAP_ASSET, 'index.js'))) {
+      throw new ConfigurationError(this, 'bootstrap', 'code missing',
+        `The bootstrap bundle is not at ${DATABASE_BOOTSTRAP_ASSET}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
+    }
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Database bootstrap: the database port, and HTTPS to the VPC endpoints (the subnets have no internet route)',
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and S3 endpoints');
+    props.databaseConnections.allowDefaultPortFrom(securityGroup, 'Deploy-time bootstrap as the admin');
+
+    const dependencies: Construct[] = [securityGroup, ...props.databaseConnections.securityGroups];
+    if (props.createEndpoints) {
+      const secretsEndpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
+        vpc: props.vpc,
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: props.vpcSubnets,
+        privateDnsEnabled: true,
+        open: false,
+      });
+      secretsEndpoint.connections.allowDefaultPortFrom(securityGroup, 'Database bootstrap to Secrets Manager');
+      const subnets = props.vpc.selectSubnets(props.vpcSubnets).subnets;
+      if (subnets.some(subnet => !subnet.routeTable?.routeTableId)) {
+        throw new ConfigurationError(this, 'vpc', 'imported without route table ids',
+          'The bootstrap answers CloudFormation through an S3 gateway endpoint, which needs the subnets\' route tables: '
+          + 'import the VPC with its route table ids, or set bootstrapEndpoints: false if it already reaches S3 and Secrets Manager.');
+      }
+      const s3Endpoint = new ec2.GatewayVpcEndpoint(this, 'S3Endpoint', {
+        vpc: props.vpc,
+        service: ec2.GatewayVpcEndpointAwsService.S3,
+        subnets: [props.vpcSubnets],
+      });
+      dependencies.push(secretsEndpoint, s3Endpoint);
+    }
+
+    this.function = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(stage(props.migrations)),
+      memorySize: 512,
+      timeout: Duration.minutes(10),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [securityGroup],
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_MONTH }),
+      description: 'Creates the IAM application users and applies migrations, as the database admin, at deploy time',
+    });
+    props.adminSecret.grantRead(this.function);
+    const alias = new lambda.Alias(this, 'Alias', { aliasName: 'live', version: this.function.currentVersion });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: alias.functionArn,
+      resourceType: 'Custom::DatabaseBootstrap',
+      properties: {
+        Engine: props.engine,
+        Host: props.host,
+        Port: String(props.port),
+        Database: props.databaseName,
+        SecretArn: props.adminSecret.secretArn,
+        Users: Lazy.any({ produce: () => props.users() }),
+        MigrationsHash: props.migrations?.hash ?? 'none',
+      },
+    });
+    for (const dependency of dependencies) this.resource.node.addDependency(dependency);
+    this.resource.node.addDependency(this.function);
+  }
+}
+
+/** The function's code: the bundled handler, with the migrations next to it. */
+function stage(migrations: BoundMigrations | undefined): string {
+  if (!migrations) return DATABASE_BOOTSTRAP_ASSET;
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'sql-api-bootstrap-'));
+  fs.copyFileSync(path.join(DATABASE_BOOTSTRAP_ASSET, 'index.js'), path.join(directory, 'index.js'));
+  fs.mkdirSync(path.join(directory, 'migrations'));
+  for (const file of migrations.files) {
+    fs.copyFileSync(path.join(migrations.directory, file), path.join(directory, 'migrations', file));
+  }
+  return directory;
+}

@@ -1,0 +1,111 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { DatabaseAccess, Migrations, SqlEngine } from '../src';
+import { logicalIdOf, synth } from './util';
+
+function migrationsDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'construct-migrations-'));
+  for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
+  return dir;
+}
+
+describe('database bootstrap', () => {
+  test('a custom resource creates the IAM application user before the alias moves', () => {
+    const { template } = synth();
+    const bootstrap = logicalIdOf(template, 'Custom::DatabaseBootstrap');
+    const instance = logicalIdOf(template, 'AWS::RDS::DBInstance');
+    const secret = logicalIdOf(template, 'AWS::SecretsManager::Secret');
+    template.hasResourceProperties('Custom::DatabaseBootstrap', {
+      Engine: 'postgres',
+      Host: { 'Fn::GetAtt': [instance, 'Endpoint.Address'] },
+      Port: '5432',
+      Database: 'app',
+      SecretArn: { Ref: secret },
+      Users: [{ name: 'app_user', access: 'read-write' }],
+      MigrationsHash: 'none',
+    });
+    const apiAlias = Object.entries(template.findResources('AWS::Lambda::Alias')).find(([id]) => id.startsWith('ApiHandlerAlias'))![1];
+    expect(apiAlias.DependsOn).toEqual(expect.arrayContaining([bootstrap]));
+  });
+
+  test('the bootstrap runs in the isolated subnets and reaches AWS through VPC endpoints, not a NAT gateway', () => {
+    const { template } = synth();
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.eu-west-1.secretsmanager', VpcEndpointType: 'Interface', PrivateDnsEnabled: true,
+    });
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] }, VpcEndpointType: 'Gateway',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Creates the IAM application users'),
+      VpcConfig: Match.objectLike({ SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('Isolated') }]) }),
+      Timeout: 600,
+    });
+    const bootstrap = template.findResources('Custom::DatabaseBootstrap');
+    const dependsOn: string[] = Object.values(bootstrap)[0].DependsOn;
+    expect(dependsOn.some(id => id.includes('SecretsManagerEndpoint'))).toBe(true);
+    expect(dependsOn.some(id => id.includes('S3Endpoint'))).toBe(true);
+  });
+
+  test('more users: a read-only reporting user, granted to another principal', () => {
+    const result = synth();
+    result.api.addUser('report_reader', { access: DatabaseAccess.READ_ONLY });
+    const role = new iam.Role(result.stack, 'Reporting', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    result.api.grantConnect(role, 'report_reader');
+    result.template.hasResourceProperties('Custom::DatabaseBootstrap', {
+      Users: [{ name: 'app_user', access: 'read-write' }, { name: 'report_reader', access: 'read-only' }],
+    });
+    expect(JSON.stringify(result.template.findResources('AWS::IAM::Policy'))).toContain('/report_reader');
+  });
+
+  test.each([
+    ['sqladmin', /invalid user \("sqladmin"\).*admin or reserved account/],
+    ['bad name', /invalid user \("bad name"\).*letters, digits or underscores/],
+  ])('fails when a user is named %s', (name, message) => {
+    const { api } = synth();
+    expect(() => api.addUser(name)).toThrow(message);
+  });
+
+  test('fails when a user is added twice with different access', () => {
+    const { api } = synth();
+    expect(() => api.addUser('app_user', { access: DatabaseAccess.READ_ONLY }))
+      .toThrow(/invalid user \("app_user"\).*already added with read-write access/);
+  });
+
+  test('migrations: a hash of every file drives the custom resource; a change of content re-runs it', () => {
+    const dir = migrationsDir({ '001_create.sql': 'create table a (id int);', '002_more.sql': 'create table b (id int);' });
+    const first = synth({ migrations: Migrations.fromDirectory(dir) }).template;
+    const hash = Object.values(first.findResources('Custom::DatabaseBootstrap'))[0].Properties.MigrationsHash;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    fs.writeFileSync(path.join(dir, '002_more.sql'), 'create table b (id bigint);');
+    const second = synth({ migrations: Migrations.fromDirectory(dir) }).template;
+    expect(Object.values(second.findResources('Custom::DatabaseBootstrap'))[0].Properties.MigrationsHash).not.toBe(hash);
+  });
+
+  test('works with MySQL and Aurora: engine, cluster endpoint', () => {
+    const { template } = synth({ engine: SqlEngine.auroraMysql() });
+    const cluster = logicalIdOf(template, 'AWS::RDS::DBCluster');
+    template.hasResourceProperties('Custom::DatabaseBootstrap', {
+      Engine: 'mysql', Port: '3306', Host: { 'Fn::GetAtt': [cluster, 'Endpoint.Address'] },
+    });
+  });
+
+  test('no endpoints when the VPC already provides them', () => {
+    const { template } = synth({ bootstrapEndpoints: false });
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  });
+
+  test.each([
+    [{}, 'missing', /invalid migrations \(".*missing"\).*No such directory/],
+    [{ '001_a.sql': 'x', 'README.md': 'x' }, '', /invalid migrations \(".*README.md"\).*only NNN_description.sql files/],
+    [{ 'create.sql': 'x' }, '', /invalid migrations \(".*create.sql"\)/],
+    [{ '001_a.sql': 'x', '1_b.sql': 'y' }, '', /invalid migrations \("001_a.sql and 1_b.sql"\).*Both are number 1/],
+  ])('fails when the migrations directory is bad (%#)', (files, sub, message) => {
+    const dir = path.join(migrationsDir(files), sub);
+    expect(() => synth({ migrations: Migrations.fromDirectory(dir) })).toThrow(message);
+  });
+});
