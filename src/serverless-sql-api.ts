@@ -71,6 +71,13 @@ export interface ServerlessSqlApiProps extends SqlFunctionOptions {
   readonly migrations?: Migrations;
 
   /**
+   * How often the admin secret of a database this construct creates is rotated; `Duration.days(0)` for never.
+   *
+   * @default Duration.days(30)
+   */
+  readonly adminSecretRotation?: Duration;
+
+  /**
    * Create the VPC endpoints (Secrets Manager, S3) that the deploy-time bootstrap needs from isolated subnets.
    *
    * @default true
@@ -139,6 +146,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       proxy: props.proxy,
       migrations: props.migrations,
       bootstrapEndpoints: props.bootstrapEndpoints,
+      adminSecretRotation: props.adminSecretRotation,
     });
     this.proxy = this.database.proxy;
     this.database.addUser(props.dbUser ?? 'app_user', { access: DatabaseAccess.READ_WRITE });

@@ -108,6 +108,15 @@ export interface SqlDatabaseProps {
   readonly migrations?: Migrations;
 
   /**
+   * How often the admin secret of a database this construct creates is rotated (Secrets Manager single-user
+   * rotation, by a function in the same subnets that reaches Secrets Manager through its VPC endpoint). Application
+   * users have no password, so nothing else needs rotating. `Duration.days(0)` turns rotation off.
+   *
+   * @default Duration.days(30)
+   */
+  readonly adminSecretRotation?: Duration;
+
+  /**
    * Create the VPC endpoints the deploy-time bootstrap needs from isolated subnets: Secrets Manager (interface) to
    * read the admin secret, and S3 (gateway, free) to answer CloudFormation. Turn off when the VPC already has them
    * (or reaches AWS through a NAT gateway).
@@ -352,6 +361,30 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       createEndpoints: props.bootstrapEndpoints ?? true,
     });
     this.bootstrap = bootstrap.resource;
+
+    const rotation = props.adminSecretRotation ?? Duration.days(30);
+    const database = this.instance ?? this.cluster;
+    if (database && !(rotation.toDays({ integral: false }) === 0)) {
+      if (!rotation.isUnresolved()) {
+        const days = rotation.toDays({ integral: false });
+        if (!Number.isInteger(days) || days < 1 || days > 1000) {
+          throw new ConfigurationError(this, 'adminSecretRotation', rotation, 'Use a whole number of days from 1 to 1000, or Duration.days(0) for no rotation.');
+        }
+      }
+      const rotationSecurityGroup = new ec2.SecurityGroup(this, 'AdminSecretRotationSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Admin secret rotation: the database port, and HTTPS to the Secrets Manager endpoint',
+        allowAllOutbound: false,
+      });
+      rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager endpoint');
+      bootstrap.secretsEndpoint?.connections.allowDefaultPortFrom(rotationSecurityGroup, 'Admin secret rotation to Secrets Manager');
+      // the rotation function's own rule to the database is added by addRotationSingleUser
+      database.addRotationSingleUser({
+        automaticallyAfter: rotation,
+        vpcSubnets: this.vpcSubnets,
+        securityGroup: rotationSecurityGroup,
+      });
+    }
   }
 
   /**

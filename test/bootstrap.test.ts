@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DatabaseAccess, Migrations, SqlEngine } from '../src';
@@ -107,5 +108,33 @@ describe('database bootstrap', () => {
   ])('fails when the migrations directory is bad (%#)', (files, sub, message) => {
     const dir = path.join(migrationsDir(files), sub);
     expect(() => synth({ migrations: Migrations.fromDirectory(dir) })).toThrow(message);
+  });
+
+  test('the admin secret rotates every 30 days, from the isolated subnets through the Secrets Manager endpoint', () => {
+    const { template } = synth();
+    // the secret as attached to the database (its ARN, once the instance exists)
+    const attachment = logicalIdOf(template, 'AWS::SecretsManager::SecretTargetAttachment');
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: attachment },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    template.hasResourceProperties('AWS::Serverless::Application', {
+      Parameters: Match.objectLike({ vpcSubnetIds: Match.anyValue(), vpcSecurityGroupIds: Match.anyValue() }),
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      Description: 'Admin secret rotation to Secrets Manager', FromPort: 443, ToPort: 443,
+    });
+  });
+
+  test('rotation can be set or turned off', () => {
+    synth({ adminSecretRotation: Duration.days(7) }).template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationRules: { ScheduleExpression: 'rate(7 days)' },
+    });
+    synth({ adminSecretRotation: Duration.days(0) }).template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+  });
+
+  test('fails when the rotation interval is not a whole number of days', () => {
+    expect(() => synth({ adminSecretRotation: Duration.hours(36) }))
+      .toThrow(/invalid adminSecretRotation \(1 day 12 hours\). Use a whole number of days from 1 to 1000/);
   });
 });

@@ -35,6 +35,8 @@ export interface DatabaseBootstrapProps {
 export class DatabaseBootstrap extends Construct {
   public readonly resource: CustomResource;
   public readonly function: lambda.Function;
+  /** The Secrets Manager endpoint, when this construct created it. */
+  public readonly secretsEndpoint?: ec2.InterfaceVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
     super(scope, id);
@@ -61,6 +63,7 @@ export class DatabaseBootstrap extends Construct {
         open: false,
       });
       secretsEndpoint.connections.allowDefaultPortFrom(securityGroup, 'Database bootstrap to Secrets Manager');
+      this.secretsEndpoint = secretsEndpoint;
       const subnets = props.vpc.selectSubnets(props.vpcSubnets).subnets;
       if (subnets.some(subnet => !subnet.routeTable?.routeTableId)) {
         throw new ConfigurationError(this, 'vpc', 'imported without route table ids',
