@@ -118,33 +118,11 @@ export class SqlClient {
    * an idempotent statement is run once more on a fresh connection; anything else fails with the driver's error.
    */
   public async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options: QueryOptions = {}): Promise<QueryResult<Row>> {
-    const deadline = this.deadline(options.context);
-    const lease = await this.acquire(deadline);
-    try {
-      const result = await lease.slot.connection.query(sql, params);
-      this.release(lease.slot);
-      return result;
-    } catch (error) {
-      if (!isConnectionError(error)) {
-        this.release(lease.slot);
-        throw error;
-      }
-      await this.discard(lease.slot);
-      const idempotent = options.idempotent ?? isReadStatement(sql);
-      if (!lease.reused || !idempotent) throw error;
-      // The other idle connections froze with this one: do not try them either.
-      await this.evictIdle();
-      this.counters.retries++;
-      const fresh = await this.acquire(deadline);
-      try {
-        const result = await fresh.slot.connection.query(sql, params);
-        this.release(fresh.slot);
-        return result;
-      } catch (retryError) {
-        if (isConnectionError(retryError)) await this.discard(fresh.slot); else this.release(fresh.slot);
-        throw retryError;
-      }
-    }
+    const idempotent = options.idempotent ?? isReadStatement(sql);
+    const { slot, result } = await this.runWithStaleRetry(this.deadline(options.context), idempotent,
+      connection => connection.query(sql, params));
+    this.release(slot);
+    return result;
   }
 
   /**
@@ -188,34 +166,14 @@ export class SqlClient {
   }
 
   private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, deadline: number): Promise<T> {
-    let lease = await this.acquire(deadline);
-    try {
-      await lease.slot.connection.query(this.driver.beginStatement);
-    } catch (error) {
-      if (!isConnectionError(error)) {
-        this.release(lease.slot);
-        throw error;
-      }
-      // Nothing was sent after BEGIN: a stale reused connection can be replaced safely, once.
-      await this.discard(lease.slot);
-      if (!lease.reused) throw error;
-      await this.evictIdle();
-      this.counters.retries++;
-      lease = await this.acquire(deadline);
-      try {
-        await lease.slot.connection.query(this.driver.beginStatement);
-      } catch (retryError) {
-        if (isConnectionError(retryError)) await this.discard(lease.slot); else this.release(lease.slot);
-        throw retryError;
-      }
-    }
-
-    const { connection } = lease.slot;
+    // Nothing is sent before BEGIN: a stale reused connection can be replaced safely, once.
+    const { slot } = await this.runWithStaleRetry(deadline, true, connection => connection.query(this.driver.beginStatement));
+    const { connection } = slot;
     let result: T;
     try {
       result = await work({ query: (sql, params) => connection.query(sql, params) });
     } catch (error) {
-      await this.rollback(lease.slot);
+      await this.rollback(slot);
       throw error;
     }
     let commit: QueryResult;
@@ -223,17 +181,43 @@ export class SqlClient {
       commit = await connection.query('COMMIT');
     } catch (error) {
       if (isConnectionError(error)) {
-        await this.discard(lease.slot);
+        await this.discard(slot);
         throw new CommitOutcomeUnknownError(error);
       }
-      await this.rollback(lease.slot);
+      await this.rollback(slot);
       throw error;
     }
-    this.release(lease.slot);
+    this.release(slot);
     if (commit.command === 'ROLLBACK') {
       throw new Error('the transaction was rolled back: a statement in it failed and the error was caught inside the transaction');
     }
     return result;
+  }
+
+  /**
+   * Runs `work` on an acquired connection. When it fails with a connection error on a connection that was reused
+   * (it may have gone stale while idle) and `retryable` holds, the idle connections are evicted and `work` runs
+   * once more on a fresh connection. On success the slot stays busy for the caller to release; on failure it is
+   * released (or discarded, when the connection broke) and the error thrown.
+   */
+  private async runWithStaleRetry<T>(deadline: number, retryable: boolean, work: (connection: PhysicalConnection) => Promise<T>): Promise<{ slot: Slot; result: T }> {
+    let lease = await this.acquire(deadline);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { slot: lease.slot, result: await work(lease.slot.connection) };
+      } catch (error) {
+        if (!isConnectionError(error)) {
+          this.release(lease.slot);
+          throw error;
+        }
+        await this.discard(lease.slot);
+        if (attempt > 1 || !lease.reused || !retryable) throw error;
+        // The other idle connections froze with this one: do not try them either.
+        await this.evictIdle();
+        this.counters.retries++;
+        lease = await this.acquire(deadline);
+      }
+    }
   }
 
   private async rollback(slot: Slot) {
