@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { FrontDoor } from './front-door';
 import { Migrations } from './migrations';
+import { findLatestInvocations } from './private/latest-guard';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlProxyOptions, validateDbUser } from './sql-database';
 import { SqlEngine } from './sql-engine';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
@@ -170,6 +171,9 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     if (this.url) {
       new CfnOutput(this, 'Url', { value: this.url, description: 'The URL of the API' });
     }
+
+    // Nothing under this construct may invoke $LATEST, whatever is added later (routes, escape hatches).
+    this.node.addValidation({ validate: () => findLatestInvocations(this) });
   }
 
   /**
