@@ -1,9 +1,10 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { FrontDoor } from './front-door';
@@ -118,6 +119,9 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   /** The API's URL; undefined with `FrontDoor.none()`. */
   public readonly url?: string;
 
+  /** The queue that keeps failed asynchronous events, unless `destinations.onFailure` names another target. */
+  public readonly deadLetterQueue?: sqs.Queue;
+
   /** The CodeDeploy deployment group, with `Deployment.canary()` or `Deployment.linear()`. */
   public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
 
@@ -159,6 +163,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     handler.alias.node.addDependency(this.database.bootstrap);
     this.dbUser = handler.dbUser;
     this.deploymentGroup = handler.deploymentGroup;
+    this.deadLetterQueue = handler.deadLetterQueue;
     this.connections = handler.connections;
     this.grantPrincipal = handler.grantPrincipal;
 
@@ -168,6 +173,11 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       timeout: this.function.timeout ?? Duration.seconds(3),
     });
     this.url = frontDoor.url;
+    if (props.destinations && this.url) {
+      Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
+        'destinations are set, but they apply to asynchronous invocations only, and the front door invokes the alias '
+        + 'synchronously: they take effect only for events you send asynchronously (S3, SNS, EventBridge, InvokeType Event).');
+    }
     if (this.url) {
       new CfnOutput(this, 'Url', { value: this.url, description: 'The URL of the API' });
     }

@@ -5,8 +5,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ApiHandler } from './api-handler';
+import { AsyncInvokeOptions, configureAsyncInvoke } from './async-invoke';
 import { ColdStart } from './cold-start';
 import { Deployment, PRE_TRAFFIC_HOOK_ASSET } from './deployment';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
@@ -110,6 +112,13 @@ export interface SqlFunctionOptions {
    * @default Deployment.allAtOnce()
    */
   readonly deployment?: Deployment;
+
+  /**
+   * Destinations, retries and event age of asynchronous invocations, on the alias.
+   *
+   * @default - failed asynchronous events go to a new encrypted SQS queue kept 14 days; 2 retries; 6 hours
+   */
+  readonly destinations?: AsyncInvokeOptions;
 }
 
 /** Properties of a `SqlFunction`. */
@@ -148,6 +157,9 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
 
   /** The principal the function runs as. */
   public readonly grantPrincipal: iam.IPrincipal;
+
+  /** The queue that keeps failed asynchronous events, unless `destinations.onFailure` names another target. */
+  public readonly deadLetterQueue?: sqs.Queue;
 
   /** The CodeDeploy deployment group of a canary or linear deployment. */
   public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
@@ -222,6 +234,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       provisionedConcurrentExecutions: coldStart._provisionedConcurrency(),
     });
     coldStart._bindAlias(this, this.alias);
+    this.deadLetterQueue = configureAsyncInvoke(this, this.alias, props.destinations ?? {});
     this.connections = this.function.connections;
     this.grantPrincipal = this.function.grantPrincipal;
 
