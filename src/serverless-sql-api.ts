@@ -13,6 +13,7 @@ import { findLatestInvocations } from './private/latest-guard';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlProxyOptions, validateDbUser } from './sql-database';
 import { SqlEngine } from './sql-engine';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
+import { SqlWorker, SqlWorkerOptions } from './sql-worker';
 
 /** Properties of a `ServerlessSqlApi`. */
 export interface ServerlessSqlApiProps extends SqlFunctionOptions {
@@ -195,6 +196,20 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    */
   public grantConnect(grantee: iam.IGrantable, dbUser?: string): iam.Grant {
     return this.database.grantConnect(grantee, dbUser ?? this.dbUser);
+  }
+
+  /**
+   * Add a worker: another function (its own versions and alias, in the same VPC with the same database path) fed
+   * by an EventBridge Pipe from an SQS queue, a Kinesis stream or a DynamoDB stream, whose target is the worker's
+   * alias. It goes live after the database bootstrap, like the API.
+   */
+  public addWorker(id: string, options: SqlWorkerOptions): SqlWorker {
+    const worker = new SqlWorker(this, id, { ...options, database: this.database });
+    worker.alias.node.addDependency(this.database.bootstrap);
+    if (options.dbUser && options.dbUser !== this.dbUser) {
+      this.database.addUser(options.dbUser);
+    }
+    return worker;
   }
 
   /**

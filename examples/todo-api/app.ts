@@ -5,7 +5,8 @@
 import * as path from 'path';
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ApiHandler, ColdStart, DatabaseAccess, Deployment, FrontDoor, Migrations, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ApiHandler, ColdStart, DatabaseAccess, Deployment, FrontDoor, Migrations, PipeFilter, PipeSource, ServerlessSqlApi, SqlEngine } from 'cdk-serverless-sql-api';
 
 class TodoApiStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -31,6 +32,22 @@ class TodoApiStack extends Stack {
       deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }),
       frontDoor: FrontDoor.httpApi({ throttlingRateLimit: 200, throttlingBurstLimit: 100 }),
     });
+    // a worker: todos sent to a queue are written to the database through an EventBridge Pipe to the worker's alias
+    const incoming = new sqs.Queue(this, 'IncomingTodos', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: {
+        queue: new sqs.Queue(this, 'IncomingTodosDlq', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) }),
+        maxReceiveCount: 5,
+      },
+    });
+    api.addWorker('Ingest', {
+      handler: ApiHandler.nodejs({ entry: path.join(__dirname, 'src', 'ingest.ts'), bundling: { externalModules: ['pg-native', 'mysql2'] } }),
+      source: PipeSource.sqs(incoming, { batchSize: 10 }),
+      filters: [PipeFilter.pattern({ body: { title: [{ exists: true }] } })],
+      dbUser: 'todo_app',
+    });
+
     // a read-only user for reporting; grant principals with api.grantConnect(principal, 'todo_reports')
     api.addUser('todo_reports', { access: DatabaseAccess.READ_ONLY });
   }

@@ -1,0 +1,103 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as pipes from 'aws-cdk-lib/aws-pipes';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PipeFilter, PipeSource } from './pipe-source';
+import { ConfigurationError } from './private/validation';
+import { ISqlDatabase } from './sql-database';
+import { SqlFunction, SqlFunctionOptions } from './sql-function';
+
+/** Settings of a worker (see `ServerlessSqlApi.addWorker()`). */
+export interface SqlWorkerOptions extends SqlFunctionOptions {
+  /** Where the events come from. */
+  readonly source: PipeSource;
+
+  /**
+   * Only events matching one of these patterns reach the worker; at most 5.
+   *
+   * @default - every event
+   */
+  readonly filters?: PipeFilter[];
+
+  /**
+   * How long the pipe's error logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly pipeLogRetention?: logs.RetentionDays;
+}
+
+/** Properties of a `SqlWorker`. */
+export interface SqlWorkerProps extends SqlWorkerOptions {
+  /** The database to connect to through its proxy. */
+  readonly database: ISqlDatabase;
+}
+
+const MAX_FILTERS = 5;
+const MAX_FILTER_LENGTH = 4096;
+
+/**
+ * A worker: a `SqlFunction` (versioned, behind its own alias, in the VPC with the same database path) fed by an
+ * EventBridge Pipe whose target is the alias. The pipe's role may read that source and invoke that alias, nothing
+ * else.
+ */
+export class SqlWorker extends Construct {
+  /** The worker function with its alias. */
+  public readonly handler: SqlFunction;
+
+  /** The pipe. */
+  public readonly pipe: pipes.CfnPipe;
+
+  /** The pipe's role. */
+  public readonly role: iam.Role;
+
+  /** Where stream records that exhausted their retries go (stream sources only). */
+  public readonly deadLetterQueue?: sqs.IQueue;
+
+  constructor(scope: Construct, id: string, props: SqlWorkerProps) {
+    super(scope, id);
+    const filters = props.filters ?? [];
+    if (filters.length > MAX_FILTERS) {
+      throw new ConfigurationError(this, 'filters', `${filters.length} filters`, `A pipe takes at most ${MAX_FILTERS} filters; combine patterns.`);
+    }
+    for (const [index, filter] of filters.entries()) {
+      if (filter.rendered.length > MAX_FILTER_LENGTH) {
+        throw new ConfigurationError(this, `filters[${index}]`, `${filter.rendered.length} characters`,
+          `A filter pattern may have at most ${MAX_FILTER_LENGTH} characters rendered; simplify it.`);
+      }
+    }
+
+    this.handler = new SqlFunction(this, 'Handler', props);
+    this.role = new iam.Role(this, 'PipeRole', {
+      assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com'),
+      description: `Pipe of ${this.node.path}: reads its source and invokes the worker's alias, nothing else`,
+    });
+    const source = props.source._bind(this, this.role);
+    this.deadLetterQueue = source.deadLetterQueue;
+    this.handler.alias.grantInvoke(this.role);
+
+    const logGroup = new logs.LogGroup(this, 'PipeLogs', { retention: props.pipeLogRetention ?? logs.RetentionDays.ONE_MONTH });
+    logGroup.grantWrite(this.role);
+
+    this.pipe = new pipes.CfnPipe(this, 'Pipe', {
+      roleArn: this.role.roleArn,
+      source: source.sourceArn,
+      sourceParameters: {
+        ...source.sourceParameters,
+        filterCriteria: filters.length ? { filters: filters.map(f => ({ pattern: f.rendered })) } : undefined,
+      },
+      target: this.handler.alias.functionArn,
+      targetParameters: { lambdaFunctionParameters: { invocationType: 'REQUEST_RESPONSE' } },
+      logConfiguration: { level: 'ERROR', cloudwatchLogsLogDestination: { logGroupArn: logGroup.logGroupArn } },
+      description: `Feeds ${this.node.path}`,
+    });
+    this.pipe.node.addDependency(this.role);
+  }
+
+  /** The worker's alias (the pipe's target). */
+  public get alias(): lambda.Alias {
+    return this.handler.alias;
+  }
+}
