@@ -22,6 +22,14 @@ export interface SqlWorkerOptions extends SqlFunctionOptions {
   readonly filters?: PipeFilter[];
 
   /**
+   * A function that enriches each batch before the worker sees it; give an alias or a version (never `$LATEST`).
+   *
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/pipes-enrichment.html
+   * @default - no enrichment
+   */
+  readonly enrichment?: lambda.IFunction;
+
+  /**
    * How long the pipe's error logs are kept.
    *
    * @default logs.RetentionDays.ONE_MONTH
@@ -69,6 +77,12 @@ export class SqlWorker extends Construct {
       }
     }
 
+    const enrichment = props.enrichment;
+    if (enrichment && !('aliasName' in enrichment) && !('version' in enrichment && 'lambda' in enrichment)) {
+      throw new ConfigurationError(this, 'enrichment', enrichment.node.path,
+        'Give the enrichment function\'s alias or version: an unqualified function is invoked as $LATEST.');
+    }
+
     this.handler = new SqlFunction(this, 'Handler', props);
     this.role = new iam.Role(this, 'PipeRole', {
       assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com'),
@@ -77,6 +91,7 @@ export class SqlWorker extends Construct {
     const source = props.source._bind(this, this.role);
     this.deadLetterQueue = source.deadLetterQueue;
     this.handler.alias.grantInvoke(this.role);
+    enrichment?.grantInvoke(this.role);
 
     const logGroup = new logs.LogGroup(this, 'PipeLogs', { retention: props.pipeLogRetention ?? logs.RetentionDays.ONE_MONTH });
     logGroup.grantWrite(this.role);
@@ -88,6 +103,7 @@ export class SqlWorker extends Construct {
         ...source.sourceParameters,
         filterCriteria: filters.length ? { filters: filters.map(f => ({ pattern: f.rendered })) } : undefined,
       },
+      enrichment: enrichment?.functionArn,
       target: this.handler.alias.functionArn,
       targetParameters: { lambdaFunctionParameters: { invocationType: 'REQUEST_RESPONSE' } },
       logConfiguration: { level: 'ERROR', cloudwatchLogsLogDestination: { logGroupArn: logGroup.logGroupArn } },

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { PipeFilter, PipeSource, StreamStartingPosition } from '../src';
 import { nodeHandler, synth } from './util';
@@ -104,5 +105,27 @@ describe('workers', () => {
     expect(() => withWorker(stack => PipeSource.sqs(sourceQueue(stack)), { filters: six })).toThrow(/invalid filters \("6 filters"\).*at most 5/);
     const big = PipeFilter.pattern({ body: { id: Array.from({ length: 600 }, (_, i) => `id-${i}`) } });
     expect(() => withWorker(stack => PipeSource.sqs(sourceQueue(stack)), { filters: [big] })).toThrow(/invalid filters\[0\] \("\d+ characters"\).*at most 4096/);
+  });
+});
+
+describe('worker enrichment', () => {
+  test('an enrichment alias is invoked by the pipe', () => {
+    const result = synth();
+    const enrich = new lambda.Function(result.stack, 'Enrich', {
+      runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
+    });
+    const alias = enrich.addAlias('live');
+    result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), enrichment: alias });
+    const template = Template.fromStack(result.stack);
+    template.hasResourceProperties('AWS::Pipes::Pipe', { Enrichment: { Ref: Match.stringLikeRegexp('^EnrichAliaslive') } });
+  });
+
+  test('fails when the enrichment is an unqualified function', () => {
+    const result = synth();
+    const enrich = new lambda.Function(result.stack, 'Enrich', {
+      runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
+    });
+    expect(() => result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), enrichment: enrich }))
+      .toThrow(/invalid enrichment \("Stack\/Enrich"\).*alias or version/);
   });
 });

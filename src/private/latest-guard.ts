@@ -5,13 +5,13 @@ import { IConstruct } from 'constructs';
  * Where a resource names the function it invokes, by CloudFormation type: the property holding the function, and
  * the property holding its qualifier when the qualifier is separate.
  */
-const INVOKE_TARGETS: Record<string, { readonly functionProperty: string; readonly qualifierProperty?: string }> = {
-  'AWS::Lambda::Permission': { functionProperty: 'FunctionName' },
-  'AWS::Lambda::EventSourceMapping': { functionProperty: 'FunctionName' },
-  'AWS::Lambda::EventInvokeConfig': { functionProperty: 'FunctionName', qualifierProperty: 'Qualifier' },
-  'AWS::Lambda::Url': { functionProperty: 'TargetFunctionArn', qualifierProperty: 'Qualifier' },
-  'AWS::ApiGatewayV2::Integration': { functionProperty: 'IntegrationUri' },
-  'AWS::Pipes::Pipe': { functionProperty: 'Target' },
+const INVOKE_TARGETS: Record<string, Array<{ readonly functionProperty: string; readonly qualifierProperty?: string }>> = {
+  'AWS::Lambda::Permission': [{ functionProperty: 'FunctionName' }],
+  'AWS::Lambda::EventSourceMapping': [{ functionProperty: 'FunctionName' }],
+  'AWS::Lambda::EventInvokeConfig': [{ functionProperty: 'FunctionName', qualifierProperty: 'Qualifier' }],
+  'AWS::Lambda::Url': [{ functionProperty: 'TargetFunctionArn', qualifierProperty: 'Qualifier' }],
+  'AWS::ApiGatewayV2::Integration': [{ functionProperty: 'IntegrationUri' }],
+  'AWS::Pipes::Pipe': [{ functionProperty: 'Target' }, { functionProperty: 'Enrichment' }],
 };
 
 /**
@@ -24,20 +24,22 @@ export function findLatestInvocations(scope: IConstruct): string[] {
   const functions = new Set(cfn.filter(r => r.cfnResourceType === 'AWS::Lambda::Function').map(r => stack.getLogicalId(r)));
   const problems: string[] = [];
   for (const resource of cfn) {
-    const target = INVOKE_TARGETS[resource.cfnResourceType];
-    if (!target) continue;
+    const targets = INVOKE_TARGETS[resource.cfnResourceType] ?? [];
+    if (targets.length === 0) continue;
     const properties = stack.resolve((resource as unknown as { _toCloudFormation(): any })._toCloudFormation())
       ?.Resources?.[stack.getLogicalId(resource)]?.Properties ?? {};
-    const value = properties[target.functionProperty];
-    const qualifier = target.qualifierProperty ? properties[target.qualifierProperty] : undefined;
-    const reason = qualifier === '$LATEST' || JSON.stringify(value ?? null).includes('$LATEST')
-      ? 'names $LATEST'
-      : !qualifier && refersToUnqualified(value, functions)
-        ? 'targets the unqualified function (served as $LATEST)'
-        : undefined;
-    if (reason) {
-      problems.push(`${resource.node.path} (${resource.cfnResourceType}.${target.functionProperty}) ${reason}; `
-        + 'invoke the alias (for example `api.alias`) instead.');
+    for (const target of targets) {
+      const value = properties[target.functionProperty];
+      const qualifier = target.qualifierProperty ? properties[target.qualifierProperty] : undefined;
+      const reason = qualifier === '$LATEST' || JSON.stringify(value ?? null).includes('$LATEST')
+        ? 'names $LATEST'
+        : !qualifier && refersToUnqualified(value, functions)
+          ? 'targets the unqualified function (served as $LATEST)'
+          : undefined;
+      if (reason) {
+        problems.push(`${resource.node.path} (${resource.cfnResourceType}.${target.functionProperty}) ${reason}; `
+          + 'invoke the alias (for example `api.alias`) instead.');
+      }
     }
   }
   return problems;
