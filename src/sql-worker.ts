@@ -1,3 +1,4 @@
+import { Annotations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -84,6 +85,11 @@ export class SqlWorker extends Construct {
     }
 
     this.handler = new SqlFunction(this, 'Handler', props);
+    if (props.destinations) {
+      Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
+        'destinations are set, but the pipe invokes the worker synchronously, so they never apply to its events; '
+        + 'failed batches are kept by the source\'s redrive policy or dead-letter queue instead.');
+    }
     this.role = new iam.Role(this, 'PipeRole', {
       assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com'),
       description: `Pipe of ${this.node.path}: reads its source and invokes the worker's alias, nothing else`,

@@ -1,5 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -128,4 +128,11 @@ describe('worker enrichment', () => {
     expect(() => result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), enrichment: enrich }))
       .toThrow(/invalid enrichment \("Stack\/Enrich"\).*alias or version/);
   });
+});
+
+test('warns that destinations never apply to a pipe-fed worker', () => {
+  const result = synth();
+  result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), destinations: { retryAttempts: 0 } });
+  Annotations.fromStack(result.stack)
+    .hasWarning('/Stack/Api/Ingest', Match.stringLikeRegexp('the pipe invokes the worker synchronously'));
 });
