@@ -85,7 +85,8 @@ describe.each(templates)('template safety (%s)', (_name, make) => {
   });
 
   test('databases: deletion protection, snapshot on removal, backups, encryption, IAM auth', () => {
-    const dbs = [...resources('AWS::RDS::DBCluster'), ...resources('AWS::RDS::DBInstance').filter(([, r]) => !r.Properties.DBClusterIdentifier)];
+    const standalone = resources('AWS::RDS::DBInstance').filter(([, r]) => !r.Properties.DBClusterIdentifier);
+    const dbs = [...resources('AWS::RDS::DBCluster'), ...standalone];
     expect(dbs.length).toBeGreaterThan(0);
     for (const [, db] of dbs) {
       expect(db.DeletionPolicy).toBe('Snapshot');
