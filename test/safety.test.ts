@@ -91,7 +91,9 @@ describe.each(templates)('template safety (%s)', (_name, make) => {
     for (const [, db] of dbs) {
       expect(db.DeletionPolicy).toBe('Snapshot');
       expect(db.UpdateReplacePolicy).toBe('Snapshot');
-      expect(db.Properties).toMatchObject({ DeletionProtection: true, StorageEncrypted: true, BackupRetentionPeriod: 7, EnableIAMDatabaseAuthentication: true });
+      expect(db.Properties).toMatchObject({
+        DeletionProtection: true, StorageEncrypted: true, BackupRetentionPeriod: 7, EnableIAMDatabaseAuthentication: true,
+      });
     }
   });
 
