@@ -6,58 +6,20 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ExistingDatabase } from './existing-database';
 import { FrontDoor } from './front-door';
-import { Migrations } from './migrations';
 import { findLatestInvocations } from './private/latest-guard';
-import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlProxyOptions, validateDbUser } from './sql-database';
-import { SqlEngine } from './sql-engine';
+import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions, validateDbUser } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
 
 /** Properties of a `ServerlessSqlApi`. */
-export interface ServerlessSqlApiProps extends SqlFunctionOptions {
+export interface ServerlessSqlApiProps extends SqlFunctionOptions, SqlDatabaseOptions {
   /**
-   * The VPC for the function, the proxy and the database.
+   * The VPC for the functions, the proxy and the database.
    *
    * @default - a new VPC over 2 Availability Zones with isolated subnets only and no NAT gateway
    */
   readonly vpc?: ec2.IVpc;
-
-  /**
-   * The subnets for the function, the proxy and the database; they must span at least two Availability Zones.
-   *
-   * @default - the VPC's isolated subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * The database engine to create. Not allowed together with `existingDatabase`.
-   *
-   * @default SqlEngine.postgres()
-   */
-  readonly engine?: SqlEngine;
-
-  /**
-   * Use an existing database instead of creating one.
-   *
-   * @default - a new database is created from `engine`
-   */
-  readonly existingDatabase?: ExistingDatabase;
-
-  /**
-   * The name of the application database.
-   *
-   * @default 'app'
-   */
-  readonly databaseName?: string;
-
-  /**
-   * RDS Proxy settings. IAM authentication and TLS are always required.
-   *
-   * @default - see `SqlProxyOptions`
-   */
-  readonly proxy?: SqlProxyOptions;
 
   /**
    * How clients reach the API.
@@ -65,27 +27,6 @@ export interface ServerlessSqlApiProps extends SqlFunctionOptions {
    * @default FrontDoor.httpApi()
    */
   readonly frontDoor?: FrontDoor;
-
-  /**
-   * SQL migrations applied at deploy time, as the admin, before the new version receives traffic.
-   *
-   * @default - none
-   */
-  readonly migrations?: Migrations;
-
-  /**
-   * How often the admin secret of a database this construct creates is rotated; `Duration.days(0)` for never.
-   *
-   * @default Duration.days(30)
-   */
-  readonly adminSecretRotation?: Duration;
-
-  /**
-   * Create the VPC endpoints (Secrets Manager, S3) that the deploy-time bootstrap needs from isolated subnets.
-   *
-   * @default true
-   */
-  readonly bootstrapEndpoints?: boolean;
 }
 
 /**
@@ -143,17 +84,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       restrictDefaultSecurityGroup: true,
     });
 
-    this.database = new SqlDatabase(this, 'Database', {
-      vpc: this.vpc,
-      vpcSubnets: props.vpcSubnets,
-      engine: props.engine,
-      existingDatabase: props.existingDatabase,
-      databaseName: props.databaseName,
-      proxy: props.proxy,
-      migrations: props.migrations,
-      bootstrapEndpoints: props.bootstrapEndpoints,
-      adminSecretRotation: props.adminSecretRotation,
-    });
+    this.database = new SqlDatabase(this, 'Database', { ...props, vpc: this.vpc });
     this.proxy = this.database.proxy;
     this.database.addUser(props.dbUser ?? 'app_user', { access: DatabaseAccess.READ_WRITE });
 

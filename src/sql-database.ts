@@ -60,13 +60,10 @@ export interface SqlProxyOptions {
   readonly debugLogging?: boolean;
 }
 
-/** Properties of a `SqlDatabase`. */
-export interface SqlDatabaseProps {
-  /** The VPC of the database and the proxy. */
-  readonly vpc: ec2.IVpc;
-
+/** Settings of a `SqlDatabase` other than its VPC (shared with `ServerlessSqlApiProps`). */
+export interface SqlDatabaseOptions {
   /**
-   * Subnets for the database and the proxy; they must span at least two Availability Zones.
+   * Subnets for the database and the proxy (and the functions of a `ServerlessSqlApi`); they must span at least two Availability Zones.
    *
    * @default - the VPC's isolated subnets
    */
@@ -124,6 +121,12 @@ export interface SqlDatabaseProps {
    * @default true
    */
   readonly bootstrapEndpoints?: boolean;
+}
+
+/** Properties of a `SqlDatabase`. */
+export interface SqlDatabaseProps extends SqlDatabaseOptions {
+  /** The VPC of the database and the proxy. */
+  readonly vpc: ec2.IVpc;
 }
 
 /** What an application user may do in the application database. */
