@@ -74,6 +74,7 @@ project.addTask('bench:runtime', {
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
+project.addPackageIgnore('/lambda-src/');
 
 const exampleSynth = project.addTask('example:synth', {
   description: 'Synthesize the example app through the CDK CLI (no AWS credentials needed)',
