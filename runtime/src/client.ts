@@ -118,9 +118,9 @@ export class SqlClient {
    * an idempotent statement is run once more on a fresh connection; anything else fails with the driver's error.
    */
   public async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options: QueryOptions = {}): Promise<QueryResult<Row>> {
-    const idempotent = options.idempotent ?? isReadStatement(sql);
-    const { slot, result } = await this.runWithStaleRetry(this.deadline(options.context), idempotent,
-      connection => connection.query(sql, params));
+    // whether the statement may be replayed is judged only when a stale connection actually failed it
+    const { slot, result } = await this.runWithStaleRetry(this.deadline(options.context),
+      () => options.idempotent ?? isReadStatement(sql), connection => connection.query(sql, params));
     this.release(slot);
     return result;
   }
@@ -167,7 +167,7 @@ export class SqlClient {
 
   private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, deadline: number): Promise<T> {
     // Nothing is sent before BEGIN: a stale reused connection can be replaced safely, once.
-    const { slot } = await this.runWithStaleRetry(deadline, true, connection => connection.query(this.driver.beginStatement));
+    const { slot } = await this.runWithStaleRetry(deadline, () => true, connection => connection.query(this.driver.beginStatement));
     const { connection } = slot;
     let result: T;
     try {
@@ -196,11 +196,11 @@ export class SqlClient {
 
   /**
    * Runs `work` on an acquired connection. When it fails with a connection error on a connection that was reused
-   * (it may have gone stale while idle) and `retryable` holds, the idle connections are evicted and `work` runs
+   * (it may have gone stale while idle) and `retryable()` holds, the idle connections are evicted and `work` runs
    * once more on a fresh connection. On success the slot stays busy for the caller to release; on failure it is
    * released (or discarded, when the connection broke) and the error thrown.
    */
-  private async runWithStaleRetry<T>(deadline: number, retryable: boolean, work: (connection: PhysicalConnection) => Promise<T>): Promise<{ slot: Slot; result: T }> {
+  private async runWithStaleRetry<T>(deadline: number, retryable: () => boolean, work: (connection: PhysicalConnection) => Promise<T>): Promise<{ slot: Slot; result: T }> {
     let lease = await this.acquire(deadline);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -211,7 +211,7 @@ export class SqlClient {
           throw error;
         }
         await this.discard(lease.slot);
-        if (attempt > 1 || !lease.reused || !retryable) throw error;
+        if (attempt > 1 || !lease.reused || !retryable()) throw error;
         // The other idle connections froze with this one: do not try them either.
         await this.evictIdle();
         this.counters.retries++;

@@ -6,7 +6,7 @@ export type { ClientStats, InvocationContext, QueryOptions, Transaction, Transac
 export type { ConnectOptions, Engine } from './config';
 export type { QueryResult } from './drivers';
 export { AuthenticationError, CommitOutcomeUnknownError, ConfigurationError, ConnectError, isAuthenticationError, isConnectionError, isSerializationFailure } from './errors';
-export { iamUserStatements } from './users';
+export { createIamUserStatements, grantStatements, iamUserStatements } from './users';
 export type { DatabaseAccess } from './users';
 export { migrate, readMigrations, MigrationError, MIGRATIONS_TABLE } from './migrations';
 export type { Migration, MigrationReport } from './migrations';
