@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
@@ -50,9 +49,6 @@ export interface DeploymentTarget {
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
 }
-
-/** Hook code bundled by the library's build. */
-export const PRE_TRAFFIC_HOOK_ASSET = path.join(__dirname, '..', 'assets', 'pre-traffic-hook');
 
 /**
  * How a new version receives traffic.

@@ -81,20 +81,15 @@ class ExistingInstance extends ExistingDatabase {
 
   public _bind(scope: Construct): BoundExistingDatabase {
     const { instance } = this.options;
-    const family = familyOf(scope, 'existingDatabase.instance', instance.engine);
-    const resourceId = instance.instanceResourceId;
-    if (!resourceId) {
-      throw new ConfigurationError(scope, 'existingDatabase.instance.instanceResourceId', resourceId,
-        'Import the instance with `instanceResourceId` (its DbiResourceId, "db-…"): rds-db:connect grants name it.');
-    }
-    return {
-      family,
-      port: portOf(scope, 'existingDatabase.instance', instance.connections),
-      endpoint: instance.dbInstanceEndpointAddress,
+    return bind(scope, 'existingDatabase.instance', {
+      engine: instance.engine,
+      resourceId: instance.instanceResourceId,
+      resourceIdAttribute: 'instanceResourceId',
+      resourceIdHint: 'its DbiResourceId, "db-…"',
+      endpoint: () => instance.dbInstanceEndpointAddress,
       connections: instance.connections,
-      proxyTarget: rds.ProxyTarget.fromInstance(instance),
-      resourceId,
-    };
+      proxyTarget: () => rds.ProxyTarget.fromInstance(instance),
+    });
   }
 }
 
@@ -105,32 +100,58 @@ class ExistingCluster extends ExistingDatabase {
 
   public _bind(scope: Construct): BoundExistingDatabase {
     const { cluster } = this.options;
-    const family = familyOf(scope, 'existingDatabase.cluster', cluster.engine);
-    let resourceId: string | undefined;
-    try {
-      resourceId = cluster.clusterResourceIdentifier;
-    } catch {
-      resourceId = undefined;
-    }
-    if (!resourceId) {
-      throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterResourceIdentifier', resourceId,
-        'Import the cluster with `clusterResourceIdentifier` (its DbClusterResourceId, "cluster-…"): rds-db:connect grants name it.');
-    }
-    let endpoint: string;
-    try {
-      endpoint = cluster.clusterEndpoint.hostname;
-    } catch {
-      throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterEndpointAddress', undefined,
-        'Import the cluster with `clusterEndpointAddress`: the deploy-time bootstrap connects to it as the admin.');
-    }
-    return {
-      family,
-      port: portOf(scope, 'existingDatabase.cluster', cluster.connections),
-      endpoint,
+    return bind(scope, 'existingDatabase.cluster', {
+      engine: cluster.engine,
+      resourceId: attempt(() => cluster.clusterResourceIdentifier),
+      resourceIdAttribute: 'clusterResourceIdentifier',
+      resourceIdHint: 'its DbClusterResourceId, "cluster-…"',
+      endpoint: () => {
+        const endpoint = attempt(() => cluster.clusterEndpoint.hostname);
+        if (!endpoint) {
+          throw new ConfigurationError(scope, 'existingDatabase.cluster.clusterEndpointAddress', undefined,
+            'Import the cluster with `clusterEndpointAddress`: the deploy-time bootstrap connects to it as the admin.');
+        }
+        return endpoint;
+      },
       connections: cluster.connections,
-      proxyTarget: rds.ProxyTarget.fromCluster(cluster),
-      resourceId,
-    };
+      proxyTarget: () => rds.ProxyTarget.fromCluster(cluster),
+    });
+  }
+}
+
+interface ImportedParts {
+  readonly engine: rds.IEngine | undefined;
+  readonly resourceId: string | undefined;
+  readonly resourceIdAttribute: string;
+  readonly resourceIdHint: string;
+  readonly endpoint: () => string;
+  readonly connections: ec2.Connections;
+  readonly proxyTarget: () => rds.ProxyTarget;
+}
+
+/** Checks that an imported database carries what the proxy and the bootstrap need, and binds it. */
+function bind(scope: Construct, prop: string, parts: ImportedParts): BoundExistingDatabase {
+  const family = familyOf(scope, prop, parts.engine);
+  if (!parts.resourceId) {
+    throw new ConfigurationError(scope, `${prop}.${parts.resourceIdAttribute}`, parts.resourceId,
+      `Import the database with \`${parts.resourceIdAttribute}\` (${parts.resourceIdHint}): rds-db:connect grants name it.`);
+  }
+  return {
+    family,
+    port: portOf(scope, prop, parts.connections),
+    endpoint: parts.endpoint(),
+    connections: parts.connections,
+    proxyTarget: parts.proxyTarget(),
+    resourceId: parts.resourceId,
+  };
+}
+
+/** An attribute of an imported resource, or undefined when it was imported without it (aws-cdk-lib throws). */
+function attempt(read: () => string): string | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
 }
 

@@ -125,7 +125,7 @@ export abstract class PipeSource {
   }
 
   /** @internal */
-  public abstract _bind(scope: Construct, role: iam.IRole & iam.IGrantable): BoundPipeSource;
+  public abstract _bind(scope: Construct, role: iam.IRole): BoundPipeSource;
 }
 
 class SqsSource extends PipeSource {

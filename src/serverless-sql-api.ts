@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FrontDoor } from './front-door';
 import { findLatestInvocations } from './private/latest-guard';
-import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions, validateDbUser } from './sql-database';
+import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
 
@@ -76,7 +76,6 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
     super(scope, id);
 
-    validateDbUser(this, 'dbUser', props.dbUser ?? 'app_user');
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
@@ -86,7 +85,6 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
 
     this.database = new SqlDatabase(this, 'Database', { ...props, vpc: this.vpc });
     this.proxy = this.database.proxy;
-    this.database.addUser(props.dbUser ?? 'app_user', { access: DatabaseAccess.READ_WRITE });
 
     const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
     this.function = handler.function;
@@ -94,6 +92,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     // users and migrations are in place before the alias (and so the front door) moves to a new version
     handler.alias.node.addDependency(this.database.bootstrap);
     this.dbUser = handler.dbUser;
+    this.database.addUser(this.dbUser, { access: DatabaseAccess.READ_WRITE });
     this.deploymentGroup = handler.deploymentGroup;
     this.deadLetterQueue = handler.deadLetterQueue;
     this.connections = handler.connections;

@@ -7,6 +7,8 @@ import { Construct, IDependable } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { Migrations } from './migrations';
 import { DatabaseBootstrap } from './private/database-bootstrap';
+import { ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
+import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { SqlEngine, SqlEngineFamily } from './sql-engine';
 
@@ -175,25 +177,7 @@ export interface ISqlDatabase extends ec2.IConnectable {
   grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant;
 }
 
-/** The admin user name of the databases this library creates. */
-export const ADMIN_USERNAME = 'sqladmin';
-
-const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const RESERVED_DATABASE_NAMES = ['postgres', 'template0', 'template1', 'rdsadmin', 'mysql', 'sys', 'information_schema', 'performance_schema'];
-const RESERVED_USERS = [ADMIN_USERNAME, 'postgres', 'rdsadmin', 'rdsproxyadmin', 'rds_superuser', 'root', 'mysql', 'admin', 'rdsrepladmin'];
-
-/**
- * Throws unless `dbUser` is a name the application may connect as: a plain SQL identifier that is not an admin or
- * reserved account.
- */
-export function validateDbUser(scope: Construct, prop: string, dbUser: string) {
-  checkPattern(scope, prop, dbUser, IDENTIFIER,
-    'Use 1–63 letters, digits or underscores, starting with a letter (for example "app_user").');
-  if (!Token.isUnresolved(dbUser) && RESERVED_USERS.includes(dbUser.toLowerCase())) {
-    throw new ConfigurationError(scope, prop, dbUser,
-      `That is an admin or reserved account; functions never connect as one. Use an application user such as "app_user" (reserved: ${RESERVED_USERS.join(', ')}).`);
-  }
-}
 
 /**
  * A database (new or existing) behind an RDS Proxy that accepts only IAM-authenticated TLS connections and
@@ -441,22 +425,4 @@ function validateProxyOptions(scope: Construct, options: SqlProxyOptions) {
   const max = options.maxConnectionsPercent ?? 100;
   checkRange(scope, 'proxy.maxIdleConnectionsPercent', options.maxIdleConnectionsPercent, 0,
     Token.isUnresolved(max) ? 100 : max, '%', 'it may not exceed maxConnectionsPercent');
-}
-
-/** Throws when the selected subnets of `vpc` span fewer than two Availability Zones. */
-export function validateSubnets(scope: Construct, prop: string, vpc: ec2.IVpc, selection: ec2.SubnetSelection) {
-  let selected: ec2.SelectedSubnets;
-  try {
-    selected = vpc.selectSubnets(selection);
-  } catch (e) {
-    throw new ConfigurationError(scope, prop, JSON.stringify(selection),
-      `The VPC has no such subnets (${(e as Error).message}). Pass \`vpcSubnets\` naming subnets the VPC has, in at least two Availability Zones.`);
-  }
-  const zones = selected.availabilityZones;
-  if (zones.some(zone => Token.isUnresolved(zone))) return;
-  const distinct = new Set(zones);
-  if (distinct.size < 2) {
-    throw new ConfigurationError(scope, prop, `${selected.subnets.length} subnet(s) in ${distinct.size} AZ(s) [${[...distinct].join(', ')}]`,
-      'RDS and RDS Proxy need subnets in at least two Availability Zones; select (or add) subnets in a second AZ.');
-  }
 }

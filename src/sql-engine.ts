@@ -191,7 +191,7 @@ export abstract class SqlEngine {
 }
 
 /** The default port of an engine family. */
-export function defaultPort(family: SqlEngineFamily): number {
+function defaultPort(family: SqlEngineFamily): number {
   return family === SqlEngineFamily.POSTGRES ? 5432 : 3306;
 }
 
@@ -317,7 +317,7 @@ const GIB_PER_SIZE: Record<string, number> = {
  *
  * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
  */
-export function defaultMaxConnections(family: SqlEngineFamily, instanceType: ec2.InstanceType): number | undefined {
+function defaultMaxConnections(family: SqlEngineFamily, instanceType: ec2.InstanceType): number | undefined {
   const [klass, size] = instanceType.toString().split('.');
   const perSize = GIB_PER_SIZE[size];
   if (perSize === undefined || !/^(t[34]g?|m[5-8]g?d?|r[5-8]g?d?)$/.test(klass)) return undefined;

@@ -8,11 +8,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ApiHandler } from './api-handler';
-import { AsyncInvokeOptions, configureAsyncInvoke } from './async-invoke';
+import { AsyncInvokeOptions } from './async-invoke';
 import { ColdStart } from './cold-start';
-import { Deployment, PRE_TRAFFIC_HOOK_ASSET } from './deployment';
+import { Deployment } from './deployment';
+import { PRE_TRAFFIC_HOOK_ASSET } from './private/assets';
+import { configureAsyncInvoke } from './private/async-invoke-config';
+import { validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
-import { ISqlDatabase, validateDbUser } from './sql-database';
+import { ISqlDatabase } from './sql-database';
 
 /** Settings of a function that talks to the database (see `SqlFunction`). */
 export interface SqlFunctionOptions {
@@ -128,7 +131,7 @@ export interface SqlFunctionProps extends SqlFunctionOptions {
 }
 
 /** Names of the environment variables of the connection contract with the runtime package. */
-export const SQL_ENVIRONMENT_PREFIX = 'SQL_';
+const SQL_ENVIRONMENT_PREFIX = 'SQL_';
 
 const ALIAS_NAME = /^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$/;
 
@@ -177,9 +180,9 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     checkDurationSeconds(this, 'timeout', props.timeout, 1, 900);
     checkInteger(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions);
     checkRange(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0, 1_000_000);
-    const reserved = Object.keys(props.environment ?? {}).filter(key => key.toUpperCase().startsWith(SQL_ENVIRONMENT_PREFIX));
-    if (reserved.length > 0) {
-      throw new ConfigurationError(this, 'environment', reserved.join(', '),
+    const contractNames = Object.keys(props.environment ?? {}).filter(key => key.toUpperCase().startsWith(SQL_ENVIRONMENT_PREFIX));
+    if (contractNames.length > 0) {
+      throw new ConfigurationError(this, 'environment', contractNames.join(', '),
         'Names starting with SQL_ carry the connection contract and are set by this construct; rename these variables.');
     }
 

@@ -7,11 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DATABASE_BOOTSTRAP_ASSET } from './assets';
 import { ConfigurationError } from './validation';
 import { BoundMigrations } from '../migrations';
-
-/** Bootstrap code bundled by the library's build. */
-export const DATABASE_BOOTSTRAP_ASSET = path.join(__dirname, '..', '..', 'assets', 'database-bootstrap');
 
 export interface DatabaseBootstrapProps {
   readonly vpc: ec2.IVpc;

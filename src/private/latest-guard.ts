@@ -1,4 +1,4 @@
-import { CfnResource, IResolvable, Stack } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -49,10 +49,10 @@ export function findLatestInvocations(scope: IConstruct): string[] {
 function refersToUnqualified(value: unknown, functions: Set<string>): boolean {
   if (value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) return value.some(v => refersToUnqualified(v, functions));
-  const object = value as Record<string, unknown> | IResolvable;
-  const ref = (object as Record<string, unknown>).Ref;
+  const object = value as Record<string, unknown>;
+  const ref = object.Ref;
   if (typeof ref === 'string' && functions.has(ref)) return true;
-  const getAtt = (object as Record<string, unknown>)['Fn::GetAtt'];
+  const getAtt = object['Fn::GetAtt'];
   if (Array.isArray(getAtt) && functions.has(getAtt[0] as string) && getAtt[1] === 'Arn') return true;
   return Object.values(object).some(v => refersToUnqualified(v, functions));
 }

@@ -1,0 +1,23 @@
+import { Token } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { checkPattern, ConfigurationError } from './validation';
+
+/** The admin user name of the databases this library creates. */
+export const ADMIN_USERNAME = 'sqladmin';
+
+export const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const RESERVED_USERS = [ADMIN_USERNAME, 'postgres', 'rdsadmin', 'rdsproxyadmin', 'rds_superuser', 'root', 'mysql', 'admin', 'rdsrepladmin'];
+
+/**
+ * Throws unless `dbUser` is a name the application may connect as: a plain SQL identifier that is not an admin or
+ * reserved account.
+ */
+export function validateDbUser(scope: Construct, prop: string, dbUser: string) {
+  checkPattern(scope, prop, dbUser, IDENTIFIER,
+    'Use 1–63 letters, digits or underscores, starting with a letter (for example "app_user").');
+  if (!Token.isUnresolved(dbUser) && RESERVED_USERS.includes(dbUser.toLowerCase())) {
+    throw new ConfigurationError(scope, prop, dbUser,
+      `That is an admin or reserved account; functions never connect as one. Use an application user such as "app_user" (reserved: ${RESERVED_USERS.join(', ')}).`);
+  }
+}
+
