@@ -32,6 +32,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@^2.1148.1',
     'tsconfig-paths@^4.2.0',
     '@types/aws-lambda@^8.10.0',
+    'cdk-nag@^3.0.2',
+    '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
 
   jestOptions: {
