@@ -60,9 +60,9 @@ const bundleHandlers = project.addTask('bundle:handlers', {
   description: 'Bundle the internal Lambda handlers into assets/',
 });
 bundleHandlers.exec('npm run build --workspace runtime');
-bundleHandlers.exec('esbuild lambda-src/pre-traffic-hook.ts --bundle --minify --platform=node --target=node22 '
+bundleHandlers.exec('esbuild lambda-src/pre-traffic-hook.ts --bundle --minify --platform=node --target=node24 '
   + '--external:@aws-sdk/* --external:pg-native --outfile=assets/pre-traffic-hook/index.js');
-bundleHandlers.exec('esbuild lambda-src/database-bootstrap.ts --bundle --minify --platform=node --target=node22 '
+bundleHandlers.exec('esbuild lambda-src/database-bootstrap.ts --bundle --minify --platform=node --target=node24 '
   + '--external:@aws-sdk/* --external:pg-native --outfile=assets/database-bootstrap/index.js');
 project.preCompileTask.spawn(bundleHandlers);
 project.testTask.prependSpawn(bundleHandlers);

@@ -19,7 +19,7 @@ export interface NodejsApiHandlerOptions {
   /**
    * The Node.js runtime.
    *
-   * @default lambda.Runtime.NODEJS_22_X
+   * @default lambda.Runtime.NODEJS_24_X
    */
   readonly runtime?: lambda.Runtime;
 
@@ -87,7 +87,7 @@ class NodejsApiHandler extends ApiHandler {
 
   constructor(private readonly options: NodejsApiHandlerOptions) {
     super();
-    this.runtime = options.runtime ?? lambda.Runtime.NODEJS_22_X;
+    this.runtime = options.runtime ?? lambda.Runtime.NODEJS_24_X;
   }
 
   public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {
@@ -99,7 +99,7 @@ class NodejsApiHandler extends ApiHandler {
     const major = nodeMajor(this.runtime);
     if (major !== undefined && major < MINIMUM_NODE_MAJOR) {
       throw new ConfigurationError(scope, 'handler.runtime', this.runtime.name,
-        'Lambda no longer creates functions on this runtime; use lambda.Runtime.NODEJS_22_X or newer.');
+        'Lambda no longer creates functions on this runtime; use lambda.Runtime.NODEJS_24_X or newer.');
     }
     if (!fs.existsSync(entry)) {
       throw new ConfigurationError(scope, 'handler.entry', entry,

@@ -258,7 +258,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
         }
         const hook = new SqlFunction(hookScope, 'PreTrafficHook', {
           handler: ApiHandler.fromCode({
-            runtime: lambda.Runtime.NODEJS_22_X,
+            runtime: lambda.Runtime.NODEJS_24_X,
             code: lambda.Code.fromAsset(PRE_TRAFFIC_HOOK_ASSET),
             handler: 'index.handler',
           }),

@@ -31,7 +31,7 @@ describe('cold start', () => {
 
   test('fails when SnapStart is asked of a Node.js handler, suggesting provisioned concurrency', () => {
     expect(() => synth({ coldStart: ColdStart.snapStart() }))
-      .toThrow(/invalid coldStart \("ColdStart.snapStart\(\) with nodejs22.x"\).*not nodejs22.x; use ColdStart.provisioned\(\{ min \}\)/);
+      .toThrow(/invalid coldStart \("ColdStart.snapStart\(\) with nodejs24.x"\).*not nodejs24.x; use ColdStart.provisioned\(\{ min \}\)/);
   });
 
   test('fails when SnapStart comes with more than 512 MiB of ephemeral storage', () => {
@@ -181,7 +181,7 @@ describe('deployment', () => {
     expect(apiAlias.UpdatePolicy.CodeDeployLambdaAliasUpdate).toBeDefined();
     // the hook: in the VPC, connecting as the same user, invoked by CodeDeploy through its own alias
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Handler: 'index.handler',
       Description: Match.stringLikeRegexp('^Pre-traffic check of Stack/Api/Handler'),
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),

@@ -477,12 +477,12 @@ describe('database', () => {
 });
 
 describe('function', () => {
-  test('Node.js 22 on ARM64 in the VPC, traced, with the SQL_* contract and nothing secret', () => {
+  test('Node.js 24 on ARM64 in the VPC, traced, with the SQL_* contract and nothing secret', () => {
     const { template } = synth();
     const proxyId = logicalIdOf(template, 'AWS::RDS::DBProxy');
     const logGroup = Object.keys(template.findResources('AWS::Logs::LogGroup')).find(id => id.startsWith('ApiHandlerLogGroup'));
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: 512,
       Timeout: 10,
@@ -564,7 +564,7 @@ describe('function', () => {
   test.each([
     [{ entry: 'does/not/exist.ts' }, /invalid handler.entry \("does\/not\/exist.ts"\).*No such file/],
     [{ runtime: lambda.Runtime.PYTHON_3_13 }, /invalid handler.runtime \("python3.13"\).*ApiHandler.fromCode/],
-    [{ runtime: lambda.Runtime.NODEJS_18_X }, /invalid handler.runtime \("nodejs18.x"\).*NODEJS_22_X or newer/],
+    [{ runtime: lambda.Runtime.NODEJS_18_X }, /invalid handler.runtime \("nodejs18.x"\).*NODEJS_24_X or newer/],
   ])('fails when the Node.js handler has a bad option (%#)', (options, message) => {
     expect(() => synth({ handler: ApiHandler.nodejs({ entry: HANDLER_ENTRY, ...options }) })).toThrow(message);
   });

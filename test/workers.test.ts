@@ -112,7 +112,7 @@ describe('worker enrichment', () => {
   test('an enrichment alias is invoked by the pipe', () => {
     const result = synth();
     const enrich = new lambda.Function(result.stack, 'Enrich', {
-      runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
     });
     const alias = enrich.addAlias('live');
     result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), enrichment: alias });
@@ -123,7 +123,7 @@ describe('worker enrichment', () => {
   test('fails when the enrichment is an unqualified function', () => {
     const result = synth();
     const enrich = new lambda.Function(result.stack, 'Enrich', {
-      runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async e => e'),
     });
     expect(() => result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(result.stack)), enrichment: enrich }))
       .toThrow(/invalid enrichment \("Stack\/Enrich"\).*alias or version/);
