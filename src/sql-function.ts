@@ -13,6 +13,7 @@ import { ColdStart } from './cold-start';
 import { Deployment } from './deployment';
 import { PRE_TRAFFIC_HOOK_ASSET } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
+import { vpcExecutionRole } from './private/execution-role';
 import { validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
@@ -206,12 +207,14 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
+    const executionRole = vpcExecutionRole(this, this.logGroup, props.tracing ?? lambda.Tracing.ACTIVE);
+
     const idleSeconds = database.idleClientTimeout.toSeconds();
     this.function = props.handler._createFunction(this, 'Function', {
+      role: executionRole.role,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
-      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
       ephemeralStorageSize: props.ephemeralStorageSize,
@@ -231,6 +234,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
         SQL_PROXY_IDLE_TIMEOUT: Token.isUnresolved(idleSeconds) ? Token.asString(idleSeconds) : String(idleSeconds),
       },
     });
+    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
     this.alias = new lambda.Alias(this, 'Alias', {
       aliasName,
       version: this.function.currentVersion,

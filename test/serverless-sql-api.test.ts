@@ -221,7 +221,7 @@ describe('IAM', () => {
     const statements = resourcesOf(template, 'AWS::IAM::Policy')
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement)
       .filter((s: any) => [s.Action].flat().includes('rds-db:connect'));
-    const fnRole = Object.keys(template.findResources('AWS::IAM::Role')).find(id => id.startsWith('ApiHandlerFunctionServiceRole'))!;
+    const fnRole = Object.keys(template.findResources('AWS::IAM::Role')).find(id => id.startsWith('ApiHandlerServiceRole'))!;
     const fnPolicy = resourcesOf(template, 'AWS::IAM::Policy').find(([, r]) => r.Properties.Roles[0].Ref === fnRole)![1];
     const connect = fnPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === 'rds-db:connect');
     expect(connect).toEqual([{
@@ -236,6 +236,43 @@ describe('IAM', () => {
       },
     }]);
     expect(statements.every((s: any) => !JSON.stringify(s.Resource).includes('*'))).toBe(true);
+  });
+
+  test('function roles have no AWS managed policy; only the network-interface and X-Ray actions use "*", in a policy of their own', () => {
+    // WHEN
+    const { template } = synth();
+    // THEN
+    const json = template.toJSON();
+    // (aws-cdk-lib's own provider that empties the VPC's default security group is not this library's)
+    const lambdaRoles = resourcesOf(template, 'AWS::IAM::Role')
+      .filter(([id, r]) => id.startsWith('Api') && r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'lambda.amazonaws.com');
+    expect(lambdaRoles.length).toBeGreaterThanOrEqual(2);
+    for (const [roleId, role] of lambdaRoles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const policies = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId));
+      const [wildcardPolicies, scopedPolicies] = [
+        policies.filter(([id]) => id.includes('VpcAndTracing')), policies.filter(([id]) => !id.includes('VpcAndTracing')),
+      ];
+      expect(wildcardPolicies).toHaveLength(1);
+      expect(wildcardPolicies[0][1].Properties.PolicyDocument.Statement.map((s: any) => [s.Action, s.Resource])).toEqual([
+        [expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']), '*'],
+        [['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*'],
+      ]);
+      for (const [, policy] of scopedPolicies) {
+        for (const statement of policy.Properties.PolicyDocument.Statement) expect(statement.Resource).not.toEqual('*');
+      }
+      // Lambda checks the network-interface permissions when it creates the function: the function waits for them
+      const fn = Object.values<any>(json.Resources).find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Role?.['Fn::GetAtt']?.[0] === roleId);
+      expect(fn.DependsOn).toEqual(expect.arrayContaining([wildcardPolicies[0][0]]));
+    }
+  });
+
+  test('without tracing, a function role gets no X-Ray permission and the function no tracing configuration', () => {
+    const { template } = synth({ tracing: lambda.Tracing.DISABLED });
+    const policy = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('ApiHandlerServiceRoleVpcAndTracing'))![1];
+    expect(JSON.stringify(policy)).not.toContain('xray:');
+    const fn = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith('ApiHandlerFunction'))![1];
+    expect(fn.Properties.TracingConfig).toBeUndefined();
   });
 
   test('the proxy role may connect to the database as app_user (end-to-end IAM), not as the admin', () => {
@@ -265,7 +302,7 @@ describe('IAM', () => {
     const readers = resourcesOf(template, 'AWS::IAM::Policy')
       .filter(([, r]) => JSON.stringify(r).includes(secret) || JSON.stringify(r).includes('secretsmanager:'))
       .map(([id]) => id);
-    expect(readers).toEqual([expect.stringMatching(/^ApiDatabaseBootstrapFunctionServiceRoleDefaultPolicy/)]);
+    expect(readers).toEqual([expect.stringMatching(/^ApiDatabaseBootstrapServiceRoleDefaultPolicy/)]);
   });
 
   test('grantConnect grants another principal the API user by default, or a named user', () => {

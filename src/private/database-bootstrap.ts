@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DATABASE_BOOTSTRAP_ASSET } from './assets';
+import { vpcExecutionRole } from './execution-role';
 import { ConfigurationError } from './validation';
 import { BoundMigrations } from '../migrations';
 
@@ -76,7 +77,10 @@ export class DatabaseBootstrap extends Construct {
       dependencies.push(secretsEndpoint, s3Endpoint);
     }
 
+    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_MONTH });
+    const executionRole = vpcExecutionRole(this, logGroup, lambda.Tracing.ACTIVE);
     this.function = new lambda.Function(this, 'Function', {
+      role: executionRole.role,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
@@ -86,10 +90,10 @@ export class DatabaseBootstrap extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup: new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_MONTH }),
+      logGroup,
       description: 'Creates the IAM application users and applies migrations, as the database admin, at deploy time',
     });
+    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
     props.adminSecret.grantRead(this.function);
     const alias = new lambda.Alias(this, 'Alias', { aliasName: 'live', version: this.function.currentVersion });
 
