@@ -2,9 +2,11 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { encryptedLogGroup } from './private/log-group';
 import { checkRange } from './private/validation';
 
 /** Options for `FrontDoor.httpApi()`. */
@@ -48,9 +50,9 @@ export interface HttpApiFrontDoorOptions {
   readonly throttlingBurstLimit?: number;
 
   /**
-   * How long access logs are kept.
+   * How long access logs are kept. They are encrypted with the database's `encryptionKey`.
    *
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default logs.RetentionDays.ONE_YEAR
    */
   readonly accessLogRetention?: logs.RetentionDays;
 }
@@ -83,6 +85,8 @@ export interface FrontDoorTarget {
   readonly alias: lambda.Alias;
   readonly runtime: lambda.Runtime;
   readonly timeout: Duration;
+  /** Encrypts the access logs. */
+  readonly encryptionKey: kms.IKey;
 }
 
 /** @internal */
@@ -123,7 +127,7 @@ class HttpApiFrontDoor extends FrontDoor {
     super();
   }
 
-  public _bind(scope: Construct, { alias, timeout }: FrontDoorTarget): BoundFrontDoor {
+  public _bind(scope: Construct, { alias, timeout, encryptionKey }: FrontDoorTarget): BoundFrontDoor {
     const rateLimit = this.options.throttlingRateLimit ?? 1000;
     const burstLimit = this.options.throttlingBurstLimit ?? 500;
     checkRange(scope, 'frontDoor.throttlingRateLimit', rateLimit, 1, 100_000, ' requests/s');
@@ -143,9 +147,7 @@ class HttpApiFrontDoor extends FrontDoor {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
       }),
     });
-    const accessLogs = new logs.LogGroup(scope, 'HttpApiAccessLogs', {
-      retention: this.options.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
+    const accessLogs = encryptedLogGroup(scope, 'HttpApiAccessLogs', encryptionKey, this.options.accessLogRetention);
     const stage = httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,

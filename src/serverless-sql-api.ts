@@ -7,7 +7,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FrontDoor } from './front-door';
+import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
+import { encryptedLogGroup } from './private/log-group';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
@@ -20,6 +22,14 @@ export interface ServerlessSqlApiProps extends SqlFunctionOptions, SqlDatabaseOp
    * @default - a new VPC over 2 Availability Zones with isolated subnets only and no NAT gateway
    */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * Record the traffic of the VPC this construct creates in VPC flow logs: all traffic, to a CloudWatch log group
+   * kept one year and encrypted with the database's `encryptionKey`. An imported `vpc` is left as it is.
+   *
+   * @default true
+   */
+  readonly vpcFlowLogs?: boolean;
 
   /**
    * How clients reach the API.
@@ -76,15 +86,23 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
     super(scope, id);
 
-    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
+    const createdVpc = props.vpc ? undefined : new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       restrictDefaultSecurityGroup: true,
     });
+    this.vpc = props.vpc ?? createdVpc!;
 
     this.database = new SqlDatabase(this, 'Database', { ...props, vpc: this.vpc });
     this.proxy = this.database.proxy;
+    if (createdVpc && (props.vpcFlowLogs ?? true)) {
+      const flowLog = createdVpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(encryptedLogGroup(createdVpc, 'FlowLogs', this.database.encryptionKey)),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+      acknowledgeInlinePolicies(flowLog);
+    }
 
     const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
     this.function = handler.function;
@@ -102,6 +120,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       alias: this.alias,
       runtime: props.handler.runtime,
       timeout: this.function.timeout ?? Duration.seconds(3),
+      encryptionKey: this.database.encryptionKey,
     });
     this.url = frontDoor.url;
     if (props.destinations && this.url) {

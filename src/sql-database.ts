@@ -1,12 +1,14 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { Migrations } from './migrations';
 import { DatabaseBootstrap } from './private/database-bootstrap';
+import { allowLogsToUse } from './private/log-group';
 import { ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
@@ -116,6 +118,16 @@ export interface SqlDatabaseOptions {
   readonly adminSecretRotation?: Duration;
 
   /**
+   * The KMS key that encrypts the database's storage and admin secret, and the log groups of the functions, the
+   * pipes and the API. Its key policy must let CloudWatch Logs use it; that statement is added to a key created in
+   * the app, and an imported key gets a warning.
+   *
+   * @default - a new customer managed key with automatic yearly rotation, kept when the stack is deleted (the
+   *   database's final snapshot needs it)
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
    * Create the VPC endpoints the deploy-time bootstrap needs from isolated subnets: Secrets Manager (interface) to
    * read the admin secret, and S3 (gateway, free) to answer CloudFormation. Turn off when the VPC already has them
    * (or reaches AWS through a NAT gateway).
@@ -166,6 +178,8 @@ export interface ISqlDatabase extends ec2.IConnectable {
   readonly idleClientTimeout: Duration;
   /** The VPC of the proxy. */
   readonly vpc: ec2.IVpc;
+  /** The KMS key of the database, which also encrypts the log groups of the functions that use it. */
+  readonly encryptionKey: kms.IKey;
   /** The subnets functions are placed in. */
   readonly vpcSubnets: ec2.SubnetSelection;
   /**
@@ -217,6 +231,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** The subnets of the database and the proxy. */
   public readonly vpcSubnets: ec2.SubnetSelection;
 
+  /** The KMS key that encrypts the database, its admin secret and the log groups of the functions that use it. */
+  public readonly encryptionKey: kms.IKey;
+
   /** Network access to the proxy: `allowDefaultPortFrom(peer)` opens the engine port. */
   public readonly connections: ec2.Connections;
 
@@ -256,6 +273,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     this.vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     validateSubnets(this, 'vpcSubnets', this.vpc, this.vpcSubnets);
 
+    this.encryptionKey = props.encryptionKey ?? this.createKey();
+    allowLogsToUse(this, this.encryptionKey);
+
     let proxyTarget: rds.ProxyTarget;
     let maxConnections: number | undefined;
     let databaseEndpoint: string;
@@ -284,6 +304,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         securityGroup: databaseSecurityGroup,
         databaseName: this.databaseName,
         adminUsername: ADMIN_USERNAME,
+        encryptionKey: this.encryptionKey,
       });
       if (created.resource instanceof rds.DatabaseCluster) {
         this.cluster = created.resource;
@@ -346,6 +367,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       users: () => [...this.users.entries()].map(([name, access]) => ({ name, access })),
       migrations: props.migrations?._bind(this),
       createEndpoints: props.bootstrapEndpoints ?? true,
+      encryptionKey: this.encryptionKey,
     });
     this.bootstrap = bootstrap.resource;
 
@@ -372,6 +394,24 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         securityGroup: rotationSecurityGroup,
       });
     }
+  }
+
+  /** A customer managed key with yearly rotation, whose grants only AWS services may create for the account's principals. */
+  private createKey(): kms.Key {
+    const key = new kms.Key(this, 'Key', {
+      description: `Encrypts the database, its admin secret and the logs of ${this.node.path}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // RDS and Secrets Manager create grants on behalf of their callers; nobody else needs to (AWS Control Tower CT.KMS.PR.3)
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }));
+    return key;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { checkRange, ConfigurationError } from './private/validation';
@@ -120,6 +121,8 @@ export interface DatabaseSettings {
   readonly securityGroup: ec2.ISecurityGroup;
   readonly databaseName: string;
   readonly adminUsername: string;
+  /** Encrypts the storage and the admin secret. */
+  readonly encryptionKey: kms.IKey;
 }
 
 /** @internal */
@@ -139,8 +142,9 @@ const BACKUP_RETENTION = Duration.days(7);
  * The database engine to create behind the proxy: RDS for PostgreSQL or MySQL (a single instance), or Aurora
  * PostgreSQL or MySQL Serverless v2 (a cluster).
  *
- * Every engine is created with storage encryption, deletion protection, a snapshot on removal, 7 days of automated
- * backups, IAM database authentication and a generated admin secret in Secrets Manager.
+ * Every engine is created with storage encrypted with the database's `encryptionKey`, deletion protection, a
+ * snapshot on removal, 7 days of automated backups, IAM database authentication and a generated admin secret in
+ * Secrets Manager, encrypted with the same key.
  */
 export abstract class SqlEngine {
   /** RDS for PostgreSQL, a single instance (default engine). */
@@ -211,7 +215,7 @@ class InstanceEngine extends SqlEngine {
     checkRange(scope, 'engine.allocatedStorage', allocatedStorage, 20, 65536, ' GiB');
     checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
 
-    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername });
+    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername, encryptionKey: settings.encryptionKey });
     const instanceType = this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const instance = new rds.DatabaseInstance(scope, 'Instance', {
       engine: this.engine,
@@ -226,6 +230,7 @@ class InstanceEngine extends SqlEngine {
       maxAllocatedStorage,
       storageType: rds.StorageType.GP3,
       storageEncrypted: true,
+      storageEncryptionKey: settings.encryptionKey,
       multiAz: this.options.multiAz ?? false,
       iamAuthentication: true,
       publiclyAccessible: false,
@@ -274,7 +279,7 @@ class AuroraEngine extends SqlEngine {
     }
     checkRange(scope, 'engine.readers', readers, 0, 15);
 
-    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername });
+    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername, encryptionKey: settings.encryptionKey });
     const cluster = new rds.DatabaseCluster(scope, 'Cluster', {
       engine: this.engine,
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
@@ -289,6 +294,7 @@ class AuroraEngine extends SqlEngine {
       credentials: rds.Credentials.fromSecret(adminSecret),
       defaultDatabaseName: settings.databaseName,
       storageEncrypted: true,
+      storageEncryptionKey: settings.encryptionKey,
       iamAuthentication: true,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,

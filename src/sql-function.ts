@@ -14,6 +14,7 @@ import { Deployment } from './deployment';
 import { PRE_TRAFFIC_HOOK_ASSET } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
 import { vpcExecutionRole } from './private/execution-role';
+import { encryptedLogGroup } from './private/log-group';
 import { validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
@@ -69,9 +70,9 @@ export interface SqlFunctionOptions {
   readonly environment?: { [key: string]: string };
 
   /**
-   * How long the function's logs are kept.
+   * How long the function's logs are kept. They are encrypted with the database's `encryptionKey`.
    *
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
 
@@ -203,9 +204,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       description: 'Function: egress only to the RDS Proxy on the engine port',
       allowAllOutbound: false,
     });
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
+    this.logGroup = encryptedLogGroup(this, 'LogGroup', database.encryptionKey, props.logRetention);
 
     const executionRole = vpcExecutionRole(this, this.logGroup, props.tracing ?? lambda.Tracing.ACTIVE);
 

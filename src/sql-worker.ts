@@ -6,6 +6,7 @@ import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipeFilter, PipeSource } from './pipe-source';
+import { encryptedLogGroup } from './private/log-group';
 import { ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
@@ -31,9 +32,9 @@ export interface SqlWorkerOptions extends SqlFunctionOptions {
   readonly enrichment?: lambda.IFunction;
 
   /**
-   * How long the pipe's error logs are kept.
+   * How long the pipe's error logs are kept. They are encrypted with the database's `encryptionKey`.
    *
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default logs.RetentionDays.ONE_YEAR
    */
   readonly pipeLogRetention?: logs.RetentionDays;
 }
@@ -99,7 +100,7 @@ export class SqlWorker extends Construct {
     this.handler.alias.grantInvoke(this.role);
     enrichment?.grantInvoke(this.role);
 
-    const logGroup = new logs.LogGroup(this, 'PipeLogs', { retention: props.pipeLogRetention ?? logs.RetentionDays.ONE_MONTH });
+    const logGroup = encryptedLogGroup(this, 'PipeLogs', props.database.encryptionKey, props.pipeLogRetention);
     logGroup.grantWrite(this.role);
 
     this.pipe = new pipes.CfnPipe(this, 'Pipe', {

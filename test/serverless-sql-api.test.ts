@@ -2,6 +2,7 @@ import { CfnParameter, Duration, Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -330,6 +331,65 @@ describe('IAM', () => {
   });
 });
 
+describe('encryption and logs', () => {
+  test('one customer managed key, rotated and retained, encrypts the database, the admin secret and every log group', () => {
+    // WHEN
+    const { template } = synth();
+    // THEN
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ EnableKeyRotation: true }) });
+    const key = { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::KMS::Key'), 'Arn'] };
+    template.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true, KmsKeyId: key });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: key });
+    const logGroups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    expect(logGroups.length).toBeGreaterThanOrEqual(4); // function, bootstrap, HTTP API access logs, VPC flow logs
+    for (const [, group] of logGroups) expect(group.Properties).toMatchObject({ KmsKeyId: key, RetentionInDays: 365 });
+    // CloudWatch Logs may use the key for this account's log groups only
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111111111111:log-group:*']] } } },
+        })]),
+      },
+    });
+    // only AWS services (RDS, Secrets Manager) create grants on the key, on their callers' behalf
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([{
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'kms:CreateGrant',
+          Resource: '*',
+          Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+        }]),
+      },
+    });
+  });
+
+  test('a given key is used instead; an imported one gets a warning about its key policy', () => {
+    const { template, annotations } = synth({}, stack => ({
+      encryptionKey: kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    }));
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::RDS::DBInstance', { KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
+    annotations.hasWarning('/Stack/Api/Database', Match.stringLikeRegexp('is imported, so its key policy cannot be extended here: it must allow logs.eu-west-1.amazonaws.com'));
+  });
+
+  test('VPC flow logs record all traffic of the VPC this construct creates; not with vpcFlowLogs: false or an imported VPC', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs', ResourceId: { Ref: logicalIdOf(template, 'AWS::EC2::VPC') },
+    });
+    synth({ vpcFlowLogs: false }).template.resourceCountIs('AWS::EC2::FlowLog', 0);
+    synth({}, stack => ({
+      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+        vpcId: 'vpc-1234', availabilityZones: ['eu-west-1a', 'eu-west-1b'], isolatedSubnetIds: ['subnet-a', 'subnet-b'], isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
+      }),
+    })).template.resourceCountIs('AWS::EC2::FlowLog', 0);
+  });
+});
+
 describe('database', () => {
   test('RDS for PostgreSQL by default, with every safety setting on', () => {
     const { template } = synth();
@@ -538,7 +598,7 @@ describe('function', () => {
         },
       },
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
   test('settings pass through; user environment is kept', () => {

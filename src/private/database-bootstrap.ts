@@ -3,12 +3,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DATABASE_BOOTSTRAP_ASSET } from './assets';
 import { vpcExecutionRole } from './execution-role';
+import { encryptedLogGroup } from './log-group';
 import { ConfigurationError } from './validation';
 import { BoundMigrations } from '../migrations';
 
@@ -25,6 +26,8 @@ export interface DatabaseBootstrapProps {
   readonly users: () => Array<{ name: string; access: string }>;
   readonly migrations?: BoundMigrations;
   readonly createEndpoints: boolean;
+  /** Encrypts the function's log group. */
+  readonly encryptionKey: kms.IKey;
 }
 
 /**
@@ -77,7 +80,7 @@ export class DatabaseBootstrap extends Construct {
       dependencies.push(secretsEndpoint, s3Endpoint);
     }
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_MONTH });
+    const logGroup = encryptedLogGroup(this, 'LogGroup', props.encryptionKey);
     const executionRole = vpcExecutionRole(this, logGroup, lambda.Tracing.ACTIVE);
     this.function = new lambda.Function(this, 'Function', {
       role: executionRole.role,
