@@ -4,7 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ConfigurationError } from './private/validation';
-import { SqlEngineFamily } from './sql-engine';
+import { BoundDatabase, SqlEngineFamily } from './sql-engine';
 
 /** What every existing database must come with. */
 export interface ExistingDatabaseOptions {
@@ -37,17 +37,6 @@ export interface ExistingClusterOptions extends ExistingDatabaseOptions {
   readonly cluster: rds.IDatabaseCluster;
 }
 
-/** @internal */
-export interface BoundExistingDatabase {
-  readonly family: SqlEngineFamily;
-  readonly port: number;
-  /** The database's own endpoint (not the proxy's), for deploy-time bootstrap as the admin. */
-  readonly endpoint: string;
-  readonly connections: ec2.Connections;
-  readonly proxyTarget: rds.ProxyTarget;
-  readonly resourceId: string;
-}
-
 /**
  * A database that already exists (RDS instance or Aurora cluster), to put behind a new RDS Proxy instead of
  * creating one.
@@ -71,7 +60,7 @@ export abstract class ExistingDatabase {
   }
 
   /** @internal */
-  public abstract _bind(scope: Construct): BoundExistingDatabase;
+  public abstract _bind(scope: Construct): BoundDatabase;
 }
 
 class ExistingInstance extends ExistingDatabase {
@@ -79,7 +68,7 @@ class ExistingInstance extends ExistingDatabase {
     super(options);
   }
 
-  public _bind(scope: Construct): BoundExistingDatabase {
+  public _bind(scope: Construct): BoundDatabase {
     const { instance } = this.options;
     return bind(scope, 'existingDatabase.instance', {
       engine: instance.engine,
@@ -98,7 +87,7 @@ class ExistingCluster extends ExistingDatabase {
     super(options);
   }
 
-  public _bind(scope: Construct): BoundExistingDatabase {
+  public _bind(scope: Construct): BoundDatabase {
     const { cluster } = this.options;
     return bind(scope, 'existingDatabase.cluster', {
       engine: cluster.engine,
@@ -130,7 +119,7 @@ interface ImportedParts {
 }
 
 /** Checks that an imported database carries what the proxy and the bootstrap need, and binds it. */
-function bind(scope: Construct, prop: string, parts: ImportedParts): BoundExistingDatabase {
+function bind(scope: Construct, prop: string, parts: ImportedParts): BoundDatabase {
   const family = familyOf(scope, prop, parts.engine);
   if (!parts.resourceId) {
     throw new ConfigurationError(scope, `${prop}.${parts.resourceIdAttribute}`, parts.resourceId,

@@ -9,10 +9,10 @@ import { ExistingDatabase } from './existing-database';
 import { Migrations } from './migrations';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { allowLogsToUse } from './private/log-group';
-import { ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
+import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
-import { SqlEngine, SqlEngineFamily } from './sql-engine';
+import { BoundDatabase, CreatedDatabase, defaultPort, SqlEngine, SqlEngineFamily } from './sql-engine';
 
 /**
  * RDS Proxy settings. IAM authentication (end to end: client → proxy → database) and TLS are always required and
@@ -219,8 +219,11 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** The wire protocol of the database. */
   public readonly engineFamily: SqlEngineFamily;
 
-  /** The port of the proxy and the database. */
+  /** The port of the proxy: the engine's default, which RDS Proxy always listens on. */
   public readonly port: number;
+
+  /** The port the database itself listens on (reached only by the proxy and the deploy-time functions). */
+  public readonly databasePort: number;
 
   /** The name of the application database. */
   public readonly databaseName: string;
@@ -268,6 +271,11 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         `That name is reserved by the engine or RDS; choose another (reserved: ${RESERVED_DATABASE_NAMES.join(', ')}).`);
     }
     validateProxyOptions(this, props.proxy ?? {});
+    const rotation = props.adminSecretRotation ?? Duration.days(30);
+    const rotationDays = rotation.isUnresolved() ? undefined : rotation.toDays({ integral: false });
+    if (rotationDays !== undefined && rotationDays !== 0 && (!Number.isInteger(rotationDays) || rotationDays < 1 || rotationDays > 1000)) {
+      throw new ConfigurationError(this, 'adminSecretRotation', rotation, 'Use a whole number of days from 1 to 1000, or Duration.days(0) for no rotation.');
+    }
 
     this.vpc = props.vpc;
     this.vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -276,29 +284,18 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     this.encryptionKey = props.encryptionKey ?? this.createKey();
     allowLogsToUse(this, this.encryptionKey);
 
-    let proxyTarget: rds.ProxyTarget;
-    let maxConnections: number | undefined;
-    let databaseEndpoint: string;
-    let databaseConnections: ec2.Connections;
+    let bound: BoundDatabase;
+    let created: CreatedDatabase | undefined;
     if (props.existingDatabase) {
-      const bound = props.existingDatabase._bind(this);
-      this.engineFamily = bound.family;
-      this.port = bound.port;
-      this.databaseResourceId = bound.resourceId;
+      bound = props.existingDatabase._bind(this);
       this.adminSecret = props.existingDatabase.adminSecret;
-      proxyTarget = bound.proxyTarget;
-      databaseEndpoint = bound.endpoint;
-      databaseConnections = bound.connections;
     } else {
-      const engine = props.engine ?? SqlEngine.postgres();
-      this.engineFamily = engine.family;
-      this.port = engine.port;
       const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
         vpc: this.vpc,
-        description: 'Database: ingress only from the RDS Proxy on the engine port',
+        description: 'Database: ingress only from the RDS Proxy and the deploy-time functions, on the database port',
         allowAllOutbound: false,
       });
-      const created = engine._createDatabase(this, {
+      bound = created = (props.engine ?? SqlEngine.postgres())._createDatabase(this, {
         vpc: this.vpc,
         vpcSubnets: this.vpcSubnets,
         securityGroup: databaseSecurityGroup,
@@ -308,17 +305,15 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       });
       if (created.resource instanceof rds.DatabaseCluster) {
         this.cluster = created.resource;
-        databaseEndpoint = created.resource.clusterEndpoint.hostname;
       } else {
         this.instance = created.resource;
-        databaseEndpoint = created.resource.dbInstanceEndpointAddress;
       }
-      databaseConnections = created.resource.connections;
-      this.adminSecret = created.adminSecret!;
-      this.databaseResourceId = created.resourceId;
-      proxyTarget = created.proxyTarget;
-      maxConnections = created.maxConnections;
+      this.adminSecret = created.adminSecret;
     }
+    this.engineFamily = bound.family;
+    this.port = defaultPort(bound.family);
+    this.databasePort = bound.port;
+    this.databaseResourceId = bound.resourceId;
 
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
@@ -332,11 +327,12 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     const proxyOptions = props.proxy ?? {};
     const maxConnectionsPercent = proxyOptions.maxConnectionsPercent ?? 100;
     this.idleClientTimeout = proxyOptions.idleClientTimeout ?? Duration.minutes(30);
+    const maxConnections = created?.maxConnections;
     if (maxConnections !== undefined && !Token.isUnresolved(maxConnectionsPercent)) {
       this.connectionBudget = Math.floor(maxConnections * maxConnectionsPercent / 100);
     }
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
-      proxyTarget,
+      proxyTarget: bound.proxyTarget,
       vpc: this.vpc,
       vpcSubnets: this.vpcSubnets,
       securityGroups: [proxySecurityGroup],
@@ -354,16 +350,21 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     // The proxy target opens proxy → database on the database's port (both security groups deny everything else).
     this.proxyEndpoint = this.proxy.endpoint;
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
+    if (created) {
+      // the target names the cluster or instance through a reference: registering it must wait for the database
+      this.proxy.node.children.filter(child => child instanceof rds.CfnDBProxyTargetGroup)
+        .forEach(targetGroup => targetGroup.node.addDependency(created.resource));
+    }
 
     const bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
       vpc: this.vpc,
       vpcSubnets: this.vpcSubnets,
       engine: this.engineFamily,
-      host: databaseEndpoint,
-      port: this.port,
+      host: bound.endpoint,
+      port: this.databasePort,
       databaseName: this.databaseName,
       adminSecret: this.adminSecret,
-      databaseConnections,
+      databaseConnections: bound.connections,
       users: () => [...this.users.entries()].map(([name, access]) => ({ name, access })),
       migrations: props.migrations?._bind(this),
       createEndpoints: props.bootstrapEndpoints ?? true,
@@ -371,15 +372,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     });
     this.bootstrap = bootstrap.resource;
 
-    const rotation = props.adminSecretRotation ?? Duration.days(30);
-    const database = this.instance ?? this.cluster;
-    if (database && !(rotation.toDays({ integral: false }) === 0)) {
-      if (!rotation.isUnresolved()) {
-        const days = rotation.toDays({ integral: false });
-        if (!Number.isInteger(days) || days < 1 || days > 1000) {
-          throw new ConfigurationError(this, 'adminSecretRotation', rotation, 'Use a whole number of days from 1 to 1000, or Duration.days(0) for no rotation.');
-        }
-      }
+    if (created && rotationDays !== 0) {
       const rotationSecurityGroup = new ec2.SecurityGroup(this, 'AdminSecretRotationSecurityGroup', {
         vpc: this.vpc,
         description: 'Admin secret rotation: the database port, and HTTPS to the Secrets Manager endpoint',
@@ -387,11 +380,16 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       });
       rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager endpoint');
       bootstrap.secretsEndpoint?.connections.allowDefaultPortFrom(rotationSecurityGroup, 'Admin secret rotation to Secrets Manager');
-      // the rotation function's own rule to the database is added by addRotationSingleUser
-      database.addRotationSingleUser({
-        automaticallyAfter: rotation,
+      // what addRotationSingleUser() does, but with the database's port as a number in the security group rule
+      new secretsmanager.SecretRotation(this, 'AdminSecretRotation', {
+        application: created.rotationApplication,
+        secret: created.resource.secret!,
+        target: { connections: bound.connections },
+        vpc: this.vpc,
         vpcSubnets: this.vpcSubnets,
         securityGroup: rotationSecurityGroup,
+        automaticallyAfter: rotation,
+        excludeCharacters: ADMIN_PASSWORD_EXCLUDED_CHARACTERS,
       });
     }
   }

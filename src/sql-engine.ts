@@ -2,8 +2,10 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { checkRange, ConfigurationError } from './private/validation';
+import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
+import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /**
  * The wire protocol a database speaks, which decides the driver, the port and the proxy's engine family.
@@ -15,8 +17,22 @@ export enum SqlEngineFamily {
   MYSQL = 'mysql',
 }
 
+/** Settings shared by every engine. */
+export interface EngineOptions {
+  /**
+   * The port the database listens on, from 1150 to 65535. Clients never use it: they connect to the proxy, which
+   * always listens on the engine's default port (5432 or 3306); only the proxy and the deploy-time functions reach
+   * the database.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.html#rds-proxy.limitations
+   * @default - 5433 for PostgreSQL, 3307 for MySQL: not the engine's default port, as AWS Control Tower
+   *   (CT.RDS.PR.20) and cdk-nag (RDS11) require
+   */
+  readonly port?: number;
+}
+
 /** Settings shared by the single-instance engines (RDS for PostgreSQL, RDS for MySQL). */
-export interface InstanceEngineOptions {
+export interface InstanceEngineOptions extends EngineOptions {
   /**
    * The instance class.
    *
@@ -67,7 +83,7 @@ export interface MysqlEngineOptions extends InstanceEngineOptions {
 }
 
 /** Capacity settings shared by the Aurora Serverless v2 engines. */
-export interface AuroraServerlessOptions {
+export interface AuroraServerlessOptions extends EngineOptions {
   /**
    * Minimum capacity, in Aurora capacity units (ACU), from 0.5 to 256 in steps of 0.5.
    *
@@ -125,18 +141,40 @@ export interface DatabaseSettings {
   readonly encryptionKey: kms.IKey;
 }
 
-/** @internal */
-export interface CreatedDatabase {
-  readonly resource: rds.DatabaseInstance | rds.DatabaseCluster;
+/** A database the proxy fronts, new or existing, as `SqlDatabase` needs to see it. @internal */
+export interface BoundDatabase {
+  readonly family: SqlEngineFamily;
+  /** The port the database itself listens on. */
+  readonly port: number;
+  /** The database's own endpoint (not the proxy's), for deploy-time bootstrap as the admin. */
+  readonly endpoint: string;
+  /** The database's security groups with `port` as a number (never a token), for the rules into the database. */
+  readonly connections: ec2.Connections;
   readonly proxyTarget: rds.ProxyTarget;
   /** The DbiResourceId / DbClusterResourceId that `rds-db:connect` resources name. */
   readonly resourceId: string;
-  readonly adminSecret: rds.DatabaseSecret | undefined;
+}
+
+/** @internal */
+export interface CreatedDatabase extends BoundDatabase {
+  readonly resource: rds.DatabaseInstance | rds.DatabaseCluster;
+  readonly adminSecret: rds.DatabaseSecret;
+  /** Rotates the admin secret (single user), for the engine of `resource`. */
+  readonly rotationApplication: secretsmanager.SecretRotationApplication;
   /** The database's default `max_connections`, where it can be told from the settings. */
   readonly maxConnections?: number;
 }
 
 const BACKUP_RETENTION = Duration.days(7);
+
+/** The admin secret of a new database; its rotation excludes the same characters. */
+function newAdminSecret(scope: Construct, settings: DatabaseSettings): rds.DatabaseSecret {
+  return new rds.DatabaseSecret(scope, 'AdminSecret', {
+    username: settings.adminUsername,
+    encryptionKey: settings.encryptionKey,
+    excludeCharacters: ADMIN_PASSWORD_EXCLUDED_CHARACTERS,
+  });
+}
 
 /**
  * The database engine to create behind the proxy: RDS for PostgreSQL or MySQL (a single instance), or Aurora
@@ -178,7 +216,7 @@ export abstract class SqlEngine {
   /** The wire protocol of this engine. */
   public readonly family: SqlEngineFamily;
 
-  /** The port the database and the proxy listen on. */
+  /** The port the proxy listens on: the engine's default, as RDS Proxy always uses it. */
   public readonly port: number;
 
   /** Whether this engine is an Aurora Serverless v2 cluster (true) or a single RDS instance (false). */
@@ -194,9 +232,26 @@ export abstract class SqlEngine {
   public abstract _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase;
 }
 
-/** The default port of an engine family. */
-function defaultPort(family: SqlEngineFamily): number {
+/** The default port of an engine family, which RDS Proxy always listens on. @internal */
+export function defaultPort(family: SqlEngineFamily): number {
   return family === SqlEngineFamily.POSTGRES ? 5432 : 3306;
+}
+
+/** The port a new database listens on: the given one, or one next to the engine's default. */
+function databasePort(scope: Construct, family: SqlEngineFamily, options: EngineOptions): number {
+  const port = options.port ?? defaultPort(family) + 1;
+  checkInteger(scope, 'engine.port', port);
+  checkRange(scope, 'engine.port', port, 1150, 65535);
+  return port;
+}
+
+/**
+ * The security groups of a new database with its port as a number. The connections of aws-cdk-lib's database
+ * constructs carry the port as a token (the endpoint's attribute), which leaves the ingress rules unreadable by
+ * template checks.
+ */
+function databaseConnections(settings: DatabaseSettings, port: number): ec2.Connections {
+  return new ec2.Connections({ securityGroups: [settings.securityGroup], defaultPort: ec2.Port.tcp(port) });
 }
 
 class InstanceEngine extends SqlEngine {
@@ -215,7 +270,9 @@ class InstanceEngine extends SqlEngine {
     checkRange(scope, 'engine.allocatedStorage', allocatedStorage, 20, 65536, ' GiB');
     checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
 
-    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername, encryptionKey: settings.encryptionKey });
+    const port = databasePort(scope, this.family, this.options);
+
+    const adminSecret = newAdminSecret(scope, settings);
     const instanceType = this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const instance = new rds.DatabaseInstance(scope, 'Instance', {
       engine: this.engine,
@@ -223,7 +280,7 @@ class InstanceEngine extends SqlEngine {
       vpc: settings.vpc,
       vpcSubnets: settings.vpcSubnets,
       securityGroups: [settings.securityGroup],
-      port: this.port,
+      port,
       credentials: rds.Credentials.fromSecret(adminSecret),
       databaseName: settings.databaseName,
       allocatedStorage,
@@ -242,11 +299,26 @@ class InstanceEngine extends SqlEngine {
       cloudwatchLogsExports: this.logExports,
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
     });
+    // the proxy targets the instance through a reference that carries the port as a number, so that the rule it
+    // opens into the database's security group names the port
+    const target = rds.DatabaseInstance.fromDatabaseInstanceAttributes(scope, 'ProxyTarget', {
+      instanceIdentifier: instance.instanceIdentifier,
+      instanceEndpointAddress: instance.dbInstanceEndpointAddress,
+      port,
+      securityGroups: [settings.securityGroup],
+      engine: this.engine,
+      instanceResourceId: instance.instanceResourceId,
+    });
     return {
+      family: this.family,
+      port,
+      endpoint: instance.dbInstanceEndpointAddress,
+      connections: databaseConnections(settings, port),
       resource: instance,
-      proxyTarget: rds.ProxyTarget.fromInstance(instance),
+      proxyTarget: rds.ProxyTarget.fromInstance(target),
       resourceId: instance.instanceResourceId!,
       adminSecret,
+      rotationApplication: this.engine.singleUserRotationApplication,
       maxConnections: defaultMaxConnections(this.family, instanceType),
     };
   }
@@ -278,8 +350,9 @@ class AuroraEngine extends SqlEngine {
       }
     }
     checkRange(scope, 'engine.readers', readers, 0, 15);
+    const port = databasePort(scope, this.family, this.options);
 
-    const adminSecret = new rds.DatabaseSecret(scope, 'AdminSecret', { username: settings.adminUsername, encryptionKey: settings.encryptionKey });
+    const adminSecret = newAdminSecret(scope, settings);
     const cluster = new rds.DatabaseCluster(scope, 'Cluster', {
       engine: this.engine,
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
@@ -290,7 +363,7 @@ class AuroraEngine extends SqlEngine {
       vpc: settings.vpc,
       vpcSubnets: settings.vpcSubnets,
       securityGroups: [settings.securityGroup],
-      port: this.port,
+      port,
       credentials: rds.Credentials.fromSecret(adminSecret),
       defaultDatabaseName: settings.databaseName,
       storageEncrypted: true,
@@ -302,11 +375,26 @@ class AuroraEngine extends SqlEngine {
       copyTagsToSnapshot: true,
       cloudwatchLogsExports: this.logExports,
     });
+    // as for an instance: a reference that carries the port as a number (SqlDatabase makes the proxy's target group
+    // wait for the cluster's instances, which aws-cdk-lib does only for the cluster construct itself)
+    const target = rds.DatabaseCluster.fromDatabaseClusterAttributes(scope, 'ProxyTarget', {
+      clusterIdentifier: cluster.clusterIdentifier,
+      clusterEndpointAddress: cluster.clusterEndpoint.hostname,
+      port,
+      securityGroups: [settings.securityGroup],
+      engine: this.engine,
+      clusterResourceIdentifier: cluster.clusterResourceIdentifier,
+    });
     return {
+      family: this.family,
+      port,
+      endpoint: cluster.clusterEndpoint.hostname,
+      connections: databaseConnections(settings, port),
       resource: cluster,
-      proxyTarget: rds.ProxyTarget.fromCluster(cluster),
+      proxyTarget: rds.ProxyTarget.fromCluster(target),
       resourceId: cluster.clusterResourceIdentifier,
       adminSecret,
+      rotationApplication: this.engine.singleUserRotationApplication,
     };
   }
 }

@@ -5,7 +5,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { DatabaseAccess, Migrations, SqlEngine } from '../src';
-import { logicalIdOf, synth } from './util';
+import { logicalIdOf, resourcesOf, synth } from './util';
 
 function migrationsDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'construct-migrations-'));
@@ -22,7 +22,7 @@ describe('database bootstrap', () => {
     template.hasResourceProperties('Custom::DatabaseBootstrap', {
       Engine: 'postgres',
       Host: { 'Fn::GetAtt': [instance, 'Endpoint.Address'] },
-      Port: '5432',
+      Port: '5433',
       Database: 'app',
       SecretArn: { Ref: secret },
       Users: [{ name: 'app_user', access: 'read-write' }],
@@ -91,7 +91,7 @@ describe('database bootstrap', () => {
     const { template } = synth({ engine: SqlEngine.auroraMysql() });
     const cluster = logicalIdOf(template, 'AWS::RDS::DBCluster');
     template.hasResourceProperties('Custom::DatabaseBootstrap', {
-      Engine: 'mysql', Port: '3306', Host: { 'Fn::GetAtt': [cluster, 'Endpoint.Address'] },
+      Engine: 'mysql', Port: '3307', Host: { 'Fn::GetAtt': [cluster, 'Endpoint.Address'] },
     });
   });
 
@@ -118,8 +118,20 @@ describe('database bootstrap', () => {
       SecretId: { Ref: attachment },
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
     });
+    // it generates passwords without the characters the secret excludes, and may use the secret's key
+    const secret = resourcesOf(template, 'AWS::SecretsManager::Secret')[0][1];
     template.hasResourceProperties('AWS::Serverless::Application', {
-      Parameters: Match.objectLike({ vpcSubnetIds: Match.anyValue(), vpcSecurityGroupIds: Match.anyValue() }),
+      Parameters: Match.objectLike({
+        vpcSubnetIds: Match.anyValue(),
+        vpcSecurityGroupIds: Match.anyValue(),
+        excludeCharacters: secret.Properties.GenerateSecretString.ExcludeCharacters,
+        kmsKeyArn: { 'Fn::GetAtt': [logicalIdOf(template, 'AWS::KMS::Key'), 'Arn'] },
+      }),
+    });
+    // and reaches the database on its port
+    const rotationSg = logicalIdOf(template, 'AWS::EC2::SecurityGroup', r => /^Admin secret rotation/.test(r.Properties.GroupDescription));
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      SourceSecurityGroupId: { 'Fn::GetAtt': [rotationSg, 'GroupId'] }, FromPort: 5433, ToPort: 5433,
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
       Description: 'Admin secret rotation to Secrets Manager', FromPort: 443, ToPort: 443,

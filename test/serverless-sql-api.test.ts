@@ -37,7 +37,6 @@ describe('network', () => {
     const fnSg = sgId(template, /^Function/);
     const proxySg = sgId(template, /^RDS Proxy/);
     const dbSg = sgId(template, /^Database:/);
-    const dbId = logicalIdOf(template, 'AWS::RDS::DBInstance');
 
     const bootstrapSg = sgId(template, /^Database bootstrap/);
     const rotationSg = sgId(template, /^Admin secret rotation/);
@@ -55,10 +54,11 @@ describe('network', () => {
       expect.objectContaining({ GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(proxySg), IpProtocol: 'tcp' }),
     ]));
     expect(ingress).toHaveLength(2);
-    // proxy → database uses the database's own port, which the instance is created with explicitly
-    const dbPort = { 'Fn::GetAtt': [dbId, 'Endpoint.Port'] };
+    // proxy → database uses the database's own port, not the engine's default, named in every rule as a number
+    const dbPort = 5433;
     expect(ingress.find(r => r.SourceSecurityGroupId['Fn::GetAtt'][0] === proxySg)).toMatchObject({ FromPort: dbPort, ToPort: dbPort });
-    template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '5432' });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '5433' });
+    expect(JSON.stringify(template.toJSON())).not.toContain('Endpoint.Port');
     // the bootstrap reaches the database on its port too, as the admin, and nothing else but HTTPS to the endpoints
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(bootstrapSg), FromPort: dbPort, ToPort: dbPort,
@@ -420,13 +420,15 @@ describe('database', () => {
     });
   });
 
-  test('RDS for MySQL: port 3306, MYSQL proxy family', () => {
+  test('RDS for MySQL: the proxy on 3306, the database on 3307, MYSQL proxy family', () => {
     const { template } = synth({ engine: SqlEngine.mysql() });
     template.hasResourceProperties('AWS::RDS::DBInstance', {
-      Engine: 'mysql', Port: '3306', StorageEncrypted: true, DeletionProtection: true, EnableIAMDatabaseAuthentication: true,
+      Engine: 'mysql', Port: '3307', StorageEncrypted: true, DeletionProtection: true, EnableIAMDatabaseAuthentication: true,
     });
     template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL', DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
+    // clients reach the proxy on 3306; the proxy reaches the database on 3307
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 3306, ToPort: 3306 });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 3307, ToPort: 3307 });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SQL_ENGINE: 'mysql', SQL_PORT: '3306' }) },
     });
@@ -448,9 +450,16 @@ describe('database', () => {
     });
   });
 
+  test('a chosen database port is used by the database and the rules into it; the proxy keeps the engine\'s port', () => {
+    const { template } = synth({ engine: SqlEngine.postgres({ port: 6543 }) });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '6543' });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6543, ToPort: 6543 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SQL_PORT: '5432' }) } });
+  });
+
   test.each([
-    ['auroraPostgres', SqlEngine.auroraPostgres({ minCapacity: 1, maxCapacity: 8, readers: 1 }), 'aurora-postgresql', 'POSTGRESQL', 5432],
-    ['auroraMysql', SqlEngine.auroraMysql(), 'aurora-mysql', 'MYSQL', 3306],
+    ['auroraPostgres', SqlEngine.auroraPostgres({ minCapacity: 1, maxCapacity: 8, readers: 1 }), 'aurora-postgresql', 'POSTGRESQL', 5433],
+    ['auroraMysql', SqlEngine.auroraMysql(), 'aurora-mysql', 'MYSQL', 3307],
   ])('%s: a Serverless v2 cluster with every safety setting on', (_name, engine, engineName, family, port) => {
     const { template } = synth({ engine });
     template.resourceCountIs('AWS::RDS::DBCluster', 1);
@@ -473,6 +482,9 @@ describe('database', () => {
     template.allResourcesProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless' });
     template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: family, DefaultAuthScheme: 'IAM_AUTH', RequireTLS: true });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: [{ Ref: clusterId }] });
+    // the target is registered once the cluster's instances exist
+    const targetGroup = resourcesOf(template, 'AWS::RDS::DBProxyTargetGroup')[0][1];
+    for (const instance of Object.keys(template.findResources('AWS::RDS::DBInstance'))) expect(targetGroup.DependsOn).toContain(instance);
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(`"${clusterId}","DBClusterResourceId"`);
   });
 
@@ -497,8 +509,9 @@ describe('database', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBInstanceIdentifiers: ['orders-db'] });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-db', FromPort: 5433, ToPort: 5433 });
+    // functions connect to the proxy, which listens on the engine's port whatever the database's
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ SQL_PORT: '5433', SQL_ENGINE: 'postgres' }) },
+      Environment: { Variables: Match.objectLike({ SQL_PORT: '5432', SQL_ENGINE: 'postgres' }) },
     });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(':dbuser:db-ABCDEFGHIJ/app_user');
   });
@@ -521,6 +534,7 @@ describe('database', () => {
     template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL' });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: ['orders'] });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-db', FromPort: 3306 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SQL_PORT: '3306' }) } });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(':dbuser:cluster-XYZ/app_user');
   });
 

@@ -5,6 +5,12 @@ import { checkPattern, ConfigurationError } from './validation';
 /** The admin user name of the databases this library creates. */
 export const ADMIN_USERNAME = 'sqladmin';
 
+/**
+ * Characters left out of generated admin passwords, by the secret and by its rotation alike: those that break
+ * connection strings and shells (aws-cdk-lib's own default for database secrets).
+ */
+export const ADMIN_PASSWORD_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\";
+
 export const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 const RESERVED_USERS = [ADMIN_USERNAME, 'postgres', 'rdsadmin', 'rdsproxyadmin', 'rds_superuser', 'root', 'mysql', 'admin', 'rdsrepladmin'];
 
