@@ -1,11 +1,14 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge, inHipaaNist } from './private/compliance';
 import { encryptedLogGroup } from './private/log-group';
 import { checkRange } from './private/validation';
 
@@ -26,9 +29,12 @@ export interface HttpApiFrontDoorOptions {
   readonly corsPreflight?: apigwv2.CorsPreflightOptions;
 
   /**
-   * The authorizer of every route (JWT, Lambda or IAM).
+   * The authorizer of every route: IAM, JWT (for example a Cognito user pool) or a Lambda authorizer. For a public
+   * API, pass `new apigwv2.HttpNoneAuthorizer()`: the choice is then explicit (and acknowledged as such to
+   * compliance checks, which otherwise require an authorization type on every route).
    *
-   * @default - no authorizer: the API is public
+   * @default - IAM authorization (`HttpIamAuthorizer`): callers sign their requests with SigV4 and need
+   *   `execute-api:Invoke`, which `api.grantInvoke(grantee)` gives
    */
   readonly defaultAuthorizer?: apigwv2.IHttpRouteAuthorizer;
 
@@ -94,6 +100,8 @@ export interface BoundFrontDoor {
   readonly url?: string;
   readonly httpApi?: apigwv2.HttpApi;
   readonly functionUrl?: lambda.FunctionUrl;
+  /** Lets `grantee` call the API through this front door. */
+  readonly grantInvoke: (grantee: iam.IGrantable) => iam.Grant;
 }
 
 /** The HTTP API's maximum integration timeout. */
@@ -103,7 +111,10 @@ const HTTP_API_MAX_TIMEOUT = Duration.seconds(30);
  * How clients reach the API. Every front door invokes the alias, never `$LATEST`.
  */
 export abstract class FrontDoor {
-  /** An API Gateway HTTP API (payload format 2.0) sending every route to the alias. Default. */
+  /**
+   * An API Gateway HTTP API (payload format 2.0) sending every route to the alias, IAM-authorized unless
+   * `defaultAuthorizer` says otherwise. Default.
+   */
   public static httpApi(options: HttpApiFrontDoorOptions = {}): FrontDoor {
     return new HttpApiFrontDoor(options);
   }
@@ -138,10 +149,11 @@ class HttpApiFrontDoor extends FrontDoor {
         'lower the timeout or use FrontDoor.functionUrl() for long requests.');
     }
 
+    const defaultAuthorizer = this.options.defaultAuthorizer ?? new authorizers.HttpIamAuthorizer();
     const httpApi = new apigwv2.HttpApi(scope, 'HttpApi', {
       apiName: this.options.apiName,
       corsPreflight: this.options.corsPreflight,
-      defaultAuthorizer: this.options.defaultAuthorizer,
+      defaultAuthorizer,
       createDefaultStage: false,
       defaultIntegration: new integrations.HttpLambdaIntegration('Integration', alias, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
@@ -157,7 +169,19 @@ class HttpApiFrontDoor extends FrontDoor {
         format: apigateway.AccessLogFormat.jsonWithStandardFields(),
       },
     });
-    return { url: stage.url, httpApi };
+    if (defaultAuthorizer instanceof apigwv2.HttpNoneAuthorizer) {
+      acknowledge(httpApi.node.findChild('DefaultRoute'), { awsSolutions: 'APIG4' },
+        'The API is public by the explicit choice of frontDoor.defaultAuthorizer: HttpNoneAuthorizer; its stage is throttled.');
+    }
+    return {
+      url: stage.url,
+      httpApi,
+      grantInvoke: grantee => iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['execute-api:Invoke'],
+        resourceArns: [httpApi.arnForExecuteApi('*', '/*', stage.stageName)],
+      }),
+    };
   }
 }
 
@@ -177,12 +201,22 @@ class FunctionUrlFrontDoor extends FrontDoor {
       invokeMode: this.options.streaming ? lambda.InvokeMode.RESPONSE_STREAM : lambda.InvokeMode.BUFFERED,
       cors: this.options.cors,
     });
-    return { url: functionUrl.url, functionUrl };
+    if (this.options.authType === lambda.FunctionUrlAuthType.NONE) {
+      // the two public permissions are the point of authType NONE
+      const urlPermissions = alias.node.children.filter((child): child is lambda.CfnPermission => child instanceof lambda.CfnPermission
+        && (child.functionUrlAuthType === 'NONE' || child.invokedViaFunctionUrl === true));
+      for (const permission of urlPermissions) {
+        acknowledge(permission, inHipaaNist('LambdaFunctionPublicAccessProhibited'),
+          'The function URL is public by the explicit choice of frontDoor authType: NONE; Lambda requires both of its '
+          + 'permissions (InvokeFunctionUrl and InvokeFunction, limited to calls through the URL).');
+      }
+    }
+    return { url: functionUrl.url, functionUrl, grantInvoke: grantee => alias.grantInvokeUrl(grantee) };
   }
 }
 
 class NoFrontDoor extends FrontDoor {
-  public _bind(): BoundFrontDoor {
-    return {};
+  public _bind(_scope: Construct, { alias }: FrontDoorTarget): BoundFrontDoor {
+    return { grantInvoke: grantee => alias.grantInvoke(grantee) };
   }
 }

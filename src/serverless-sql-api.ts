@@ -1,4 +1,5 @@
 import { Annotations, CfnOutput, Duration } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -71,6 +72,12 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   /** The API's URL; undefined with `FrontDoor.none()`. */
   public readonly url?: string;
 
+  /** The HTTP API, with `FrontDoor.httpApi()` (the default). */
+  public readonly httpApi?: apigwv2.HttpApi;
+
+  /** The function URL, with `FrontDoor.functionUrl()`. */
+  public readonly functionUrl?: lambda.FunctionUrl;
+
   /** The queue that keeps failed asynchronous events, unless `destinations.onFailure` names another target. */
   public readonly deadLetterQueue?: sqs.Queue;
 
@@ -82,6 +89,8 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
 
   /** The principal the API function runs as. */
   public readonly grantPrincipal: iam.IPrincipal;
+
+  private readonly grantInvokeThroughFrontDoor: (grantee: iam.IGrantable) => iam.Grant;
 
   constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
     super(scope, id);
@@ -123,6 +132,9 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       encryptionKey: this.database.encryptionKey,
     });
     this.url = frontDoor.url;
+    this.httpApi = frontDoor.httpApi;
+    this.functionUrl = frontDoor.functionUrl;
+    this.grantInvokeThroughFrontDoor = frontDoor.grantInvoke;
     if (props.destinations && this.url) {
       Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
         'destinations are set, but they apply to asynchronous invocations only, and the front door invokes the alias '
@@ -134,6 +146,17 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
 
     // Nothing under this construct may invoke $LATEST, whatever is added later (routes, escape hatches).
     this.node.addValidation({ validate: () => findLatestInvocations(this) });
+  }
+
+  /**
+   * Allow `grantee` to call the API through its front door: `execute-api:Invoke` on the HTTP API's `$default` stage
+   * (which checks it with the default IAM authorization), `lambda:InvokeFunctionUrl` on a function URL, or
+   * `lambda:InvokeFunction` on the alias with `FrontDoor.none()`.
+   *
+   * @param grantee who may call the API
+   */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvokeThroughFrontDoor(grantee);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { CfnParameter, Duration, Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -736,6 +737,46 @@ describe('front door', () => {
     });
     expect(api.url).toBeDefined();
     expect(Object.keys(template.findOutputs('*')).some(k => k.startsWith('ApiUrl'))).toBe(true);
+  });
+
+  test('the HTTP API is IAM-authorized by default; grantInvoke lets a principal call its $default stage', () => {
+    // GIVEN
+    const result = synth();
+    const caller = new iam.Role(result.stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    // WHEN
+    result.api.grantInvoke(caller);
+    // THEN
+    const { template } = result;
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'AWS_IAM' });
+    const apiId = logicalIdOf(template, 'AWS::ApiGatewayV2::Api');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalIdOf(template, 'AWS::IAM::Role', r => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.AWS !== undefined) }],
+      PolicyDocument: {
+        Statement: [{
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:111111111111:', { Ref: apiId }, '/$default/*/*']] },
+        }],
+      },
+    });
+  });
+
+  test('a public HTTP API is an explicit choice: HttpNoneAuthorizer', () => {
+    const { template } = synth({ frontDoor: FrontDoor.httpApi({ defaultAuthorizer: new apigwv2.HttpNoneAuthorizer() }) });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'NONE' });
+  });
+
+  test('grantInvoke follows the front door: the URL with IAM auth, or the alias itself without a front door', () => {
+    const withUrl = synth({ frontDoor: FrontDoor.functionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM }) });
+    withUrl.api.grantInvoke(new iam.Role(withUrl.stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
+    withUrl.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:InvokeFunctionUrl', Resource: { Ref: apiAliasOf(withUrl.template) } })]) },
+    });
+    const direct = synth({ frontDoor: FrontDoor.none() });
+    direct.api.grantInvoke(new iam.Role(direct.stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
+    direct.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: apiAliasOf(direct.template) } }] },
+    });
   });
 
   test('warns when the timeout exceeds what an HTTP API waits for', () => {
