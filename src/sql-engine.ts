@@ -1,9 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledge, inHipaaNist } from './private/compliance';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
 import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 
@@ -29,6 +31,15 @@ export interface EngineOptions {
    *   (CT.RDS.PR.20) and cdk-nag (RDS11) require
    */
   readonly port?: number;
+
+  /**
+   * Collect the operating-system metrics of the database instances with RDS Enhanced Monitoring, at this interval:
+   * 1, 5, 10, 15, 30 or 60 seconds. The metrics go to CloudWatch Logs (`RDSOSMetrics`), billed by volume.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html
+   * @default - off: the database's CloudWatch metrics only
+   */
+  readonly monitoringInterval?: Duration;
 }
 
 /** Settings shared by the single-instance engines (RDS for PostgreSQL, RDS for MySQL). */
@@ -55,7 +66,8 @@ export interface InstanceEngineOptions extends EngineOptions {
   readonly maxAllocatedStorage?: number;
 
   /**
-   * Run a synchronous standby in a second Availability Zone.
+   * Run a synchronous standby in a second Availability Zone, which RDS fails over to (recommended for production; it
+   * doubles the instance's cost).
    *
    * @default false
    */
@@ -180,9 +192,9 @@ function newAdminSecret(scope: Construct, settings: DatabaseSettings): rds.Datab
  * The database engine to create behind the proxy: RDS for PostgreSQL or MySQL (a single instance), or Aurora
  * PostgreSQL or MySQL Serverless v2 (a cluster).
  *
- * Every engine is created with storage encrypted with the database's `encryptionKey`, deletion protection, a
- * snapshot on removal, 7 days of automated backups, IAM database authentication and a generated admin secret in
- * Secrets Manager, encrypted with the same key.
+ * Every engine is created with storage encrypted with the database's `encryptionKey`, TLS required for every
+ * connection, deletion protection, a snapshot on removal, 7 days of automated backups, IAM database authentication
+ * and a generated admin secret in Secrets Manager, encrypted with the same key.
  */
 export abstract class SqlEngine {
   /** RDS for PostgreSQL, a single instance (default engine). */
@@ -192,11 +204,14 @@ export abstract class SqlEngine {
       ['postgresql', 'upgrade']);
   }
 
-  /** RDS for MySQL, a single instance. */
+  /**
+   * RDS for MySQL, a single instance. Its audit log (connections, DDL and DCL statements, through the
+   * `MARIADB_AUDIT_PLUGIN` option) is exported to CloudWatch Logs with the error and slow query logs.
+   */
   public static mysql(options: MysqlEngineOptions = {}): SqlEngine {
     return new InstanceEngine(SqlEngineFamily.MYSQL, options,
       rds.DatabaseInstanceEngine.mysql({ version: options.version ?? rds.MysqlEngineVersion.VER_8_4_7 }),
-      ['error', 'slowquery']);
+      ['audit', 'error', 'slowquery']);
   }
 
   /** Aurora PostgreSQL Serverless v2. */
@@ -206,11 +221,14 @@ export abstract class SqlEngine {
       ['postgresql']);
   }
 
-  /** Aurora MySQL Serverless v2. */
+  /**
+   * Aurora MySQL Serverless v2. Its audit log (connections, DDL and DCL statements, through the cluster's
+   * `server_audit_*` parameters) is exported to CloudWatch Logs with the error and slow query logs.
+   */
   public static auroraMysql(options: AuroraMysqlEngineOptions = {}): SqlEngine {
     return new AuroraEngine(SqlEngineFamily.MYSQL, options,
       rds.DatabaseClusterEngine.auroraMysql({ version: options.version ?? rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-      ['error', 'slowquery']);
+      ['audit', 'error', 'slowquery']);
   }
 
   /** The wire protocol of this engine. */
@@ -245,6 +263,62 @@ function databasePort(scope: Construct, family: SqlEngineFamily, options: Engine
   return port;
 }
 
+/** The MySQL audit events this library records: who connects, and every change of schema or privileges. */
+const MYSQL_AUDIT_EVENTS = 'CONNECT,QUERY_DDL,QUERY_DCL';
+
+/**
+ * The parameters of a new database: it refuses connections without TLS (the proxy, the bootstrap and the secret
+ * rotation all use TLS), and Aurora MySQL writes its audit log (RDS for MySQL does so through an option group).
+ */
+function databaseParameters(family: SqlEngineFamily, aurora: boolean): Record<string, string> {
+  if (family === SqlEngineFamily.POSTGRES) return { 'rds.force_ssl': '1' };
+  return aurora
+    ? { require_secure_transport: 'ON', server_audit_logging: '1', server_audit_events: MYSQL_AUDIT_EVENTS }
+    : { require_secure_transport: '1' };
+}
+
+/** The Enhanced Monitoring interval in seconds, or undefined when it is off; throws on an interval RDS refuses. */
+function monitoringSeconds(scope: Construct, options: EngineOptions): number | undefined {
+  const interval = options.monitoringInterval;
+  if (interval === undefined || interval.isUnresolved()) return undefined;
+  const seconds = interval.toSeconds({ integral: false });
+  if (seconds === 0) return undefined;
+  if (![1, 5, 10, 15, 30, 60].includes(seconds)) {
+    throw new ConfigurationError(scope, 'engine.monitoringInterval', interval,
+      'Use 1, 5, 10, 15, 30 or 60 seconds (Enhanced Monitoring\'s intervals), or leave it unset for none.');
+  }
+  return seconds;
+}
+
+/** The role RDS Enhanced Monitoring publishes with, when monitoring is on. */
+function monitoringRole(scope: Construct, seconds: number | undefined): iam.Role | undefined {
+  if (seconds === undefined) return undefined;
+  const role = new iam.Role(scope, 'MonitoringRole', {
+    assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
+    description: `RDS Enhanced Monitoring of ${scope.node.path}`,
+  });
+  acknowledge(role, { awsSolutions: 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]' },
+    'The AWS-maintained policy made for this service role: it lets RDS write the RDSOSMetrics log group only.');
+  return role;
+}
+
+/** Acknowledges what every new database does differently from the compliance packs, each with its reason. */
+function acknowledgeDatabaseChoices(database: Construct, family: SqlEngineFamily, monitored: boolean) {
+  acknowledge(database, inHipaaNist('RDSInBackupPlan'),
+    'Automated backups are kept 7 days with point-in-time restore and a final snapshot is taken on removal. Copying '
+    + 'them to an AWS Backup vault is an organization-wide choice: add the database to your backup plan (for example by tag).');
+  if (!monitored) {
+    acknowledge(database, inHipaaNist('RDSEnhancedMonitoringEnabled'),
+      'Enhanced Monitoring bills its CloudWatch Logs volume and is off by default; turn it on with engine monitoringInterval.');
+  }
+  if (family === SqlEngineFamily.MYSQL) {
+    acknowledge(database, inHipaaNist('RDSLoggingEnabled[LogExport::general]'),
+      'The general query log records every statement with its values (personal data) at a volume that grows with '
+      + 'traffic; the audit (connections, DDL, DCL), error and slow query logs are exported.');
+  }
+}
+
 /**
  * The security groups of a new database with its port as a number. The connections of aws-cdk-lib's database
  * constructs carry the port as a token (the endpoint's attribute), which leaves the ingress rules unreadable by
@@ -271,8 +345,22 @@ class InstanceEngine extends SqlEngine {
     checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
 
     const port = databasePort(scope, this.family, this.options);
+    const monitoring = monitoringSeconds(scope, this.options);
+    const multiAz = this.options.multiAz ?? false;
 
     const adminSecret = newAdminSecret(scope, settings);
+    const optionGroup = this.family === SqlEngineFamily.MYSQL
+      ? new rds.OptionGroup(scope, 'Options', {
+        engine: this.engine,
+        description: `Audit log of ${scope.node.path}`,
+        configurations: [{ name: 'MARIADB_AUDIT_PLUGIN', settings: { SERVER_AUDIT_EVENTS: MYSQL_AUDIT_EVENTS } }],
+      })
+      : undefined;
+    const parameterGroup = new rds.ParameterGroup(scope, 'Parameters', {
+      engine: this.engine,
+      description: `Parameters of ${scope.node.path}`,
+      parameters: databaseParameters(this.family, false),
+    });
     const instanceType = this.options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const instance = new rds.DatabaseInstance(scope, 'Instance', {
       engine: this.engine,
@@ -288,7 +376,11 @@ class InstanceEngine extends SqlEngine {
       storageType: rds.StorageType.GP3,
       storageEncrypted: true,
       storageEncryptionKey: settings.encryptionKey,
-      multiAz: this.options.multiAz ?? false,
+      multiAz,
+      monitoringInterval: monitoring === undefined ? undefined : Duration.seconds(monitoring),
+      monitoringRole: monitoringRole(scope, monitoring),
+      optionGroup,
+      parameterGroup,
       iamAuthentication: true,
       publiclyAccessible: false,
       deletionProtection: true,
@@ -299,6 +391,11 @@ class InstanceEngine extends SqlEngine {
       cloudwatchLogsExports: this.logExports,
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
     });
+    acknowledgeDatabaseChoices(instance, this.family, monitoring !== undefined);
+    if (!multiAz) {
+      acknowledge(instance, { awsSolutions: 'RDS3', ...inHipaaNist('RDSMultiAZSupport') },
+        'A standby instance doubles the cost and is off by default; turn it on with engine multiAz: true for production.');
+    }
     // the proxy targets the instance through a reference that carries the port as a number, so that the rule it
     // opens into the database's security group names the port
     const target = rds.DatabaseInstance.fromDatabaseInstanceAttributes(scope, 'ProxyTarget', {
@@ -351,8 +448,14 @@ class AuroraEngine extends SqlEngine {
     }
     checkRange(scope, 'engine.readers', readers, 0, 15);
     const port = databasePort(scope, this.family, this.options);
+    const monitoring = monitoringSeconds(scope, this.options);
 
     const adminSecret = newAdminSecret(scope, settings);
+    const parameterGroup = new rds.ParameterGroup(scope, 'Parameters', {
+      engine: this.engine,
+      description: `Parameters of ${scope.node.path}`,
+      parameters: databaseParameters(this.family, true),
+    });
     const cluster = new rds.DatabaseCluster(scope, 'Cluster', {
       engine: this.engine,
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
@@ -374,7 +477,16 @@ class AuroraEngine extends SqlEngine {
       backup: { retention: BACKUP_RETENTION },
       copyTagsToSnapshot: true,
       cloudwatchLogsExports: this.logExports,
+      parameterGroup,
+      monitoringInterval: monitoring === undefined ? undefined : Duration.seconds(monitoring),
+      monitoringRole: monitoringRole(scope, monitoring),
     });
+    acknowledgeDatabaseChoices(cluster, this.family, monitoring !== undefined);
+    if (this.family === SqlEngineFamily.MYSQL) {
+      acknowledge(cluster, { awsSolutions: 'RDS14' },
+        'Recovery is point-in-time restore from the automated backups. Backtrack can only be chosen when a cluster is '
+        + 'created and bills every change record it keeps; set it on the cluster (api.database.cluster) if you need it.');
+    }
     // as for an instance: a reference that carries the port as a number (SqlDatabase makes the proxy's target group
     // wait for the cluster's instances, which aws-cdk-lib does only for the cluster construct itself)
     const target = rds.DatabaseCluster.fromDatabaseClusterAttributes(scope, 'ProxyTarget', {

@@ -451,6 +451,45 @@ describe('database', () => {
     });
   });
 
+  test.each([
+    ['postgres', SqlEngine.postgres(), 'AWS::RDS::DBParameterGroup', { 'rds.force_ssl': '1' }],
+    ['mysql', SqlEngine.mysql(), 'AWS::RDS::DBParameterGroup', { require_secure_transport: '1' }],
+    ['auroraPostgres', SqlEngine.auroraPostgres(), 'AWS::RDS::DBClusterParameterGroup', { 'rds.force_ssl': '1' }],
+    ['auroraMysql', SqlEngine.auroraMysql(), 'AWS::RDS::DBClusterParameterGroup',
+      { require_secure_transport: 'ON', server_audit_logging: '1', server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL' }],
+  ])('%s: the database itself refuses connections without TLS', (_name, engine, type, parameters) => {
+    const { template } = synth({ engine });
+    template.hasResourceProperties(type, { Parameters: parameters });
+  });
+
+  test('MySQL databases export an audit log of connections, DDL and DCL', () => {
+    const instance = synth({ engine: SqlEngine.mysql() }).template;
+    instance.hasResourceProperties('AWS::RDS::OptionGroup', {
+      EngineName: 'mysql',
+      OptionConfigurations: [{ OptionName: 'MARIADB_AUDIT_PLUGIN', OptionSettings: [{ Name: 'SERVER_AUDIT_EVENTS', Value: 'CONNECT,QUERY_DDL,QUERY_DCL' }] }],
+    });
+    instance.hasResourceProperties('AWS::RDS::DBInstance', {
+      OptionGroupName: Match.anyValue(), EnableCloudwatchLogsExports: ['audit', 'error', 'slowquery'],
+    });
+    synth({ engine: SqlEngine.auroraMysql() }).template.hasResourceProperties('AWS::RDS::DBCluster', {
+      EnableCloudwatchLogsExports: ['audit', 'error', 'slowquery'],
+    });
+  });
+
+  test.each([
+    ['an instance', SqlEngine.postgres({ monitoringInterval: Duration.seconds(30) })],
+    ['a cluster', SqlEngine.auroraPostgres({ monitoringInterval: Duration.seconds(30), readers: 1 })],
+  ])('Enhanced Monitoring is an option for %s, with its own role', (_name, engine) => {
+    const { template } = synth({ engine });
+    const role = logicalIdOf(template, 'AWS::IAM::Role', r => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'monitoring.rds.amazonaws.com');
+    const instances = resourcesOf(template, 'AWS::RDS::DBInstance');
+    expect(instances.length).toBeGreaterThan(0);
+    for (const [, instance] of instances) {
+      expect(instance.Properties).toMatchObject({ MonitoringInterval: 30, MonitoringRoleArn: { 'Fn::GetAtt': [role, 'Arn'] } });
+    }
+    synth().template.allResourcesProperties('AWS::RDS::DBInstance', { MonitoringInterval: Match.absent() });
+  });
+
   test('a chosen database port is used by the database and the rules into it; the proxy keeps the engine\'s port', () => {
     const { template } = synth({ engine: SqlEngine.postgres({ port: 6543 }) });
     template.hasResourceProperties('AWS::RDS::DBInstance', { Port: '6543' });

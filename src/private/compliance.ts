@@ -16,14 +16,16 @@ export type RuleNames = Partial<Record<Pack, string>>;
 
 /**
  * Acknowledges compliance findings on `scope` (and so on every resource under it) with the reason they do not
- * apply. Call it on the narrowest construct the finding concerns. Acknowledgements are construct metadata read by
- * validation plugins such as cdk-nag; this library does not depend on any of them.
+ * apply. Call it on the narrowest construct the finding concerns.
+ *
+ * It records the construct metadata that `Validations.of(scope).acknowledge()` records and validation plugins such
+ * as cdk-nag read, directly: that method refuses finding ids holding "::" more than once, as every finding about a
+ * managed policy does (`IAM4[Policy::arn:<AWS::Partition>:…]`). This library depends on no plugin.
  */
 export function acknowledge(scope: IConstruct, rules: RuleNames, reason: string): void {
-  Validations.of(scope).acknowledge(...Object.entries(rules).map(([pack, name]) => ({
-    id: `${PACKS[pack as Pack]}-${name}`,
-    reason,
-  })));
+  const acknowledged: Record<string, string> = {};
+  for (const [pack, name] of Object.entries(rules)) acknowledged[`${PACKS[pack as Pack]}-${name}`] = reason;
+  scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, acknowledged);
 }
 
 /**
