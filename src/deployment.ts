@@ -4,6 +4,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeInlinePolicies, managedPolicyFinding, rule } from './private/compliance';
 import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /** Options shared by the gradual deployments. */
@@ -120,25 +121,20 @@ class Gradual extends Deployment {
       period: Duration.minutes(1),
       statistic: 'Sum',
     });
-    const alarms: cloudwatch.IAlarm[] = [
-      new cloudwatch.Alarm(scope, 'NewVersionErrors', {
-        metric: versionMetric('Errors'),
+    const rollbackAlarms = (['Errors', 'Throttles'] as const).map(metricName => {
+      const alarm = new cloudwatch.Alarm(scope, `NewVersion${metricName}`, {
+        metric: versionMetric(metricName),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Errors of the version being deployed: rolls the deployment back',
-      }),
-      new cloudwatch.Alarm(scope, 'NewVersionThrottles', {
-        metric: versionMetric('Throttles'),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Throttles of the version being deployed: rolls the deployment back',
-      }),
-      ...this.options.alarms ?? [],
-    ];
+        alarmDescription: `${metricName} of the version being deployed: rolls the deployment back`,
+      });
+      acknowledge(alarm, rule('CloudWatchAlarmAction', 'hipaa', 'nist'),
+        'CodeDeploy watches this alarm during a deployment and rolls back when it fires; it needs no action of its own.');
+      return alarm;
+    });
+    const alarms: cloudwatch.IAlarm[] = [...rollbackAlarms, ...this.options.alarms ?? []];
 
     const trafficRouting = this.kind === 'canary'
       ? new codedeploy.TimeBasedCanaryTrafficRouting({ interval, percentage: percent })
@@ -149,6 +145,10 @@ class Gradual extends Deployment {
       alarms,
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    acknowledge(group.role, managedPolicyFinding('service-role/AWSCodeDeployRoleForLambdaLimited'),
+      'The AWS-maintained policy made for CodeDeploy\'s Lambda deployments, in its limited form: it may shift this '
+      + 'account\'s aliases and read alarms; the hook it invokes is granted separately.');
+    acknowledgeInlinePolicies(group.role);
 
     if (this.options.preTrafficCheck ?? true) {
       const hook = target.createHook(scope);

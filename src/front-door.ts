@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge, inHipaaNist } from './private/compliance';
+import { acknowledge, rule } from './private/compliance';
 import { encryptedLogGroup } from './private/log-group';
 import { checkRange } from './private/validation';
 
@@ -170,7 +170,7 @@ class HttpApiFrontDoor extends FrontDoor {
       },
     });
     if (defaultAuthorizer instanceof apigwv2.HttpNoneAuthorizer) {
-      acknowledge(httpApi.node.findChild('DefaultRoute'), { awsSolutions: 'APIG4' },
+      acknowledge(httpApi.node.findChild('DefaultRoute'), rule('APIG4', 'awsSolutions'),
         'The API is public by the explicit choice of frontDoor.defaultAuthorizer: HttpNoneAuthorizer; its stage is throttled.');
     }
     return {
@@ -206,7 +206,7 @@ class FunctionUrlFrontDoor extends FrontDoor {
       const urlPermissions = alias.node.children.filter((child): child is lambda.CfnPermission => child instanceof lambda.CfnPermission
         && (child.functionUrlAuthType === 'NONE' || child.invokedViaFunctionUrl === true));
       for (const permission of urlPermissions) {
-        acknowledge(permission, inHipaaNist('LambdaFunctionPublicAccessProhibited'),
+        acknowledge(permission, rule('LambdaFunctionPublicAccessProhibited', 'hipaa', 'nist'),
           'The function URL is public by the explicit choice of frontDoor authType: NONE; Lambda requires both of its '
           + 'permissions (InvokeFunctionUrl and InvokeFunction, limited to calls through the URL).');
       }

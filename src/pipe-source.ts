@@ -5,6 +5,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeDeadLetterQueue, rule } from './private/compliance';
 import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /** Options of `PipeSource.sqs()`. */
@@ -119,13 +120,19 @@ export abstract class PipeSource {
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         resources: [table.tableStreamArn!],
       }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+      // ListStreams has no resource-level permission: in a policy of its own, the one place its wildcard is acknowledged
+      const listStreams = new iam.Policy(role, 'ListStreams', {
+        roles: [role],
+        statements: [new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] })],
+      });
+      acknowledge(listStreams, rule('IAM5[Resource::*]', 'awsSolutions'),
+        'dynamodb:ListStreams has no resource-level permissions; every other permission of the pipe names its stream.');
       table.encryptionKey?.grantDecrypt(role);
     });
   }
 
   /** @internal */
-  public abstract _bind(scope: Construct, role: iam.IRole): BoundPipeSource;
+  public abstract _bind(scope: Construct, role: iam.Role): BoundPipeSource;
 }
 
 class SqsSource extends PipeSource {
@@ -133,7 +140,7 @@ class SqsSource extends PipeSource {
     super();
   }
 
-  public _bind(scope: Construct, role: iam.IRole): BoundPipeSource {
+  public _bind(scope: Construct, role: iam.Role): BoundPipeSource {
     const batchSize = this.options.batchSize ?? 10;
     checkInteger(scope, 'source.batchSize', batchSize);
     checkRange(scope, 'source.batchSize', batchSize, 1, 10000);
@@ -174,12 +181,12 @@ class StreamSource extends PipeSource {
     private readonly kind: 'kinesis' | 'dynamodb',
     private readonly sourceArn: string | undefined,
     private readonly options: StreamPipeSourceOptions,
-    private readonly grantRead: (role: iam.IRole) => void,
+    private readonly grantRead: (role: iam.Role) => void,
   ) {
     super();
   }
 
-  public _bind(scope: Construct, role: iam.IRole): BoundPipeSource {
+  public _bind(scope: Construct, role: iam.Role): BoundPipeSource {
     if (!this.sourceArn) {
       throw new ConfigurationError(scope, 'source', 'a table without a stream',
         'Create the table with `stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES` (or import it with its tableStreamArn).');
@@ -199,6 +206,9 @@ class StreamSource extends PipeSource {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    if (!this.options.deadLetterQueue) {
+      acknowledgeDeadLetterQueue(deadLetterQueue, 'the records of the pipe\'s stream source that failed every retry');
+    }
     deadLetterQueue.grantSendMessages(role);
     this.grantRead(role);
     const parameters = {

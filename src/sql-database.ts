@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { ExistingDatabase } from './existing-database';
 import { Migrations } from './migrations';
+import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { allowLogsToUse } from './private/log-group';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
@@ -319,6 +320,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: 'RDS Proxy: IAM authentication to the database as the application users',
     });
+    acknowledgeInlinePolicies(this.proxyRole);
     const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
       vpc: this.vpc,
       description: 'RDS Proxy: ingress from granted functions, egress only to the database on the engine port',

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge, inHipaaNist } from './private/compliance';
+import { acknowledge, managedPolicyFinding, rule } from './private/compliance';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
 import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 
@@ -298,22 +298,22 @@ function monitoringRole(scope: Construct, seconds: number | undefined): iam.Role
     managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
     description: `RDS Enhanced Monitoring of ${scope.node.path}`,
   });
-  acknowledge(role, { awsSolutions: 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]' },
+  acknowledge(role, managedPolicyFinding('service-role/AmazonRDSEnhancedMonitoringRole'),
     'The AWS-maintained policy made for this service role: it lets RDS write the RDSOSMetrics log group only.');
   return role;
 }
 
 /** Acknowledges what every new database does differently from the compliance packs, each with its reason. */
 function acknowledgeDatabaseChoices(database: Construct, family: SqlEngineFamily, monitored: boolean) {
-  acknowledge(database, inHipaaNist('RDSInBackupPlan'),
+  acknowledge(database, rule('RDSInBackupPlan', 'hipaa', 'nist'),
     'Automated backups are kept 7 days with point-in-time restore and a final snapshot is taken on removal. Copying '
     + 'them to an AWS Backup vault is an organization-wide choice: add the database to your backup plan (for example by tag).');
   if (!monitored) {
-    acknowledge(database, inHipaaNist('RDSEnhancedMonitoringEnabled'),
+    acknowledge(database, rule('RDSEnhancedMonitoringEnabled', 'hipaa', 'nist'),
       'Enhanced Monitoring bills its CloudWatch Logs volume and is off by default; turn it on with engine monitoringInterval.');
   }
   if (family === SqlEngineFamily.MYSQL) {
-    acknowledge(database, inHipaaNist('RDSLoggingEnabled[LogExport::general]'),
+    acknowledge(database, rule('RDSLoggingEnabled[LogExport::general]', 'hipaa', 'nist'),
       'The general query log records every statement with its values (personal data) at a volume that grows with '
       + 'traffic; the audit (connections, DDL, DCL), error and slow query logs are exported.');
   }
@@ -393,7 +393,7 @@ class InstanceEngine extends SqlEngine {
     });
     acknowledgeDatabaseChoices(instance, this.family, monitoring !== undefined);
     if (!multiAz) {
-      acknowledge(instance, { awsSolutions: 'RDS3', ...inHipaaNist('RDSMultiAZSupport') },
+      acknowledge(instance, [...rule('RDS3', 'awsSolutions'), ...rule('RDSMultiAZSupport', 'hipaa', 'nist')],
         'A standby instance doubles the cost and is off by default; turn it on with engine multiAz: true for production.');
     }
     // the proxy targets the instance through a reference that carries the port as a number, so that the rule it
@@ -483,7 +483,7 @@ class AuroraEngine extends SqlEngine {
     });
     acknowledgeDatabaseChoices(cluster, this.family, monitoring !== undefined);
     if (this.family === SqlEngineFamily.MYSQL) {
-      acknowledge(cluster, { awsSolutions: 'RDS14' },
+      acknowledge(cluster, rule('RDS14', 'awsSolutions'),
         'Recovery is point-in-time restore from the automated backups. Backtrack can only be chosen when a cluster is '
         + 'created and bills every change record it keeps; set it on the cluster (api.database.cluster) if you need it.');
     }

@@ -13,6 +13,7 @@ import { ColdStart } from './cold-start';
 import { Deployment } from './deployment';
 import { PRE_TRAFFIC_HOOK_ASSET } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
+import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
 import { encryptedLogGroup } from './private/log-group';
 import { validateDbUser } from './private/names';
@@ -234,6 +235,16 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       },
     });
     (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
+    acknowledge(this.function, rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'),
+      'Failed asynchronous invocations go to the on-failure destination configured on the alias (by default an '
+      + 'encrypted SQS queue kept 14 days), which keeps each event with its error; a DeadLetterConfig on the function '
+      + 'would deliver every failed event a second time.');
+    if (props.reservedConcurrentExecutions === undefined) {
+      acknowledge(this.function, rule('LambdaConcurrency', 'hipaa', 'nist'),
+        'Reserved concurrency is taken from the account\'s pool, and Lambda refuses it where less than 100 would stay '
+        + 'unreserved; set reservedConcurrentExecutions to cap this function. The proxy bounds the load on the database '
+        + 'either way (maxConnectionsPercent, borrowTimeout).');
+    }
     this.alias = new lambda.Alias(this, 'Alias', {
       aliasName,
       version: this.function.currentVersion,

@@ -6,6 +6,7 @@ import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipeFilter, PipeSource } from './pipe-source';
+import { acknowledgeInlinePolicies } from './private/compliance';
 import { encryptedLogGroup } from './private/log-group';
 import { ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
@@ -95,6 +96,7 @@ export class SqlWorker extends Construct {
       assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com'),
       description: `Pipe of ${this.node.path}: reads its source and invokes the worker's alias, nothing else`,
     });
+    acknowledgeInlinePolicies(this.role);
     const source = props.source._bind(this, this.role);
     this.deadLetterQueue = source.deadLetterQueue;
     this.handler.alias.grantInvoke(this.role);

@@ -4,6 +4,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeDeadLetterQueue } from './compliance';
 import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './validation';
 import { AsyncInvokeOptions } from '../async-invoke';
 
@@ -25,6 +26,7 @@ export function configureAsyncInvoke(scope: Construct, alias: lambda.Alias, opti
       retentionPeriod: Duration.days(14),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    acknowledgeDeadLetterQueue(deadLetterQueue, 'the asynchronous invocations of the alias that failed every attempt or expired');
     onFailure = new destinations.SqsDestination(deadLetterQueue);
   }
   new lambda.EventInvokeConfig(scope, 'AsyncInvokeConfig', {

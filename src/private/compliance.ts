@@ -11,8 +11,15 @@ const PACKS = {
 
 type Pack = keyof typeof PACKS;
 
-/** A rule, by its name in each pack that has it, for example `{ hipaa: 'LambdaDLQ', nist: 'LambdaDLQ' }`. */
-export type RuleNames = Partial<Record<Pack, string>>;
+/** The ids of one rule (or one finding of a rule, like `IAM5[Resource::*]`) in each of `packs`. */
+export function rule(name: string, ...packs: Pack[]): string[] {
+  return packs.map(pack => `${PACKS[pack]}-${name}`);
+}
+
+/** The AwsSolutions finding about the AWS managed policy `policyName` (for example `service-role/X`) on a role. */
+export function managedPolicyFinding(policyName: string): string[] {
+  return rule(`IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${policyName}]`, 'awsSolutions');
+}
 
 /**
  * Acknowledges compliance findings on `scope` (and so on every resource under it) with the reason they do not
@@ -22,10 +29,8 @@ export type RuleNames = Partial<Record<Pack, string>>;
  * as cdk-nag read, directly: that method refuses finding ids holding "::" more than once, as every finding about a
  * managed policy does (`IAM4[Policy::arn:<AWS::Partition>:…]`). This library depends on no plugin.
  */
-export function acknowledge(scope: IConstruct, rules: RuleNames, reason: string): void {
-  const acknowledged: Record<string, string> = {};
-  for (const [pack, name] of Object.entries(rules)) acknowledged[`${PACKS[pack as Pack]}-${name}`] = reason;
-  scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, acknowledged);
+export function acknowledge(scope: IConstruct, ruleIds: string[], reason: string): void {
+  scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, Object.fromEntries(ruleIds.map(id => [id, reason])));
 }
 
 /**
@@ -33,17 +38,17 @@ export function acknowledge(scope: IConstruct, rules: RuleNames, reason: string)
  * least-privilege grants on this library's resources and belong to this role alone.
  */
 export function acknowledgeInlinePolicies(role: IConstruct): void {
-  acknowledge(role, inHipaaNist('IAMNoInlinePolicy'),
+  acknowledge(role, rule('IAMNoInlinePolicy', 'hipaa', 'nist'),
     'The policies under this role are generated from least-privilege grants on the resources it works with and belong '
     + 'to this role alone; an inline policy keeps that one-to-one, where a customer managed policy could be attached elsewhere.');
 }
 
-/** The same rule name in the Serverless, HIPAA and NIST packs. */
-export function inServerlessHipaaNist(name: string): RuleNames {
-  return { serverless: name, hipaa: name, nist: name };
-}
-
-/** The same rule name in the HIPAA and NIST packs. */
-export function inHipaaNist(name: string): RuleNames {
-  return { hipaa: name, nist: name };
+/**
+ * Acknowledges the dead-letter-queue findings on a queue that is itself a dead-letter queue (of asynchronous
+ * invocations, or of a pipe's stream source), which the packs only recognize when another queue redrives into it.
+ */
+export function acknowledgeDeadLetterQueue(queue: IConstruct, keeps: string): void {
+  acknowledge(queue, [...rule('SQS3', 'awsSolutions'), ...rule('SQSRedrivePolicy', 'serverless')],
+    `This queue is itself a dead-letter queue: it keeps ${keeps} for 14 days, to be inspected and replayed. A `
+    + 'dead-letter queue of its own would only move those messages once more.');
 }

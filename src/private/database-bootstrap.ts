@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DATABASE_BOOTSTRAP_ASSET } from './assets';
+import { acknowledge, rule } from './compliance';
 import { vpcExecutionRole } from './execution-role';
 import { encryptedLogGroup } from './log-group';
 import { ConfigurationError } from './validation';
@@ -97,6 +98,9 @@ export class DatabaseBootstrap extends Construct {
       description: 'Creates the IAM application users and applies migrations, as the database admin, at deploy time',
     });
     (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
+    acknowledge(this.function, [...rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'), ...rule('LambdaConcurrency', 'hipaa', 'nist')],
+      'Invoked only by CloudFormation, once per deployment that changes users or migrations: a failure fails that '
+      + 'deployment, which CloudFormation reports and rolls back, so there is no event to keep and no concurrency to cap.');
     props.adminSecret.grantRead(this.function);
     const alias = new lambda.Alias(this, 'Alias', { aliasName: 'live', version: this.function.currentVersion });
 

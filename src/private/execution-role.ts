@@ -2,7 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeInlinePolicies } from './compliance';
+import { acknowledge, acknowledgeInlinePolicies, rule } from './compliance';
 
 /** What `vpcExecutionRole` returns. */
 export interface VpcExecutionRole {
@@ -41,7 +41,7 @@ export function vpcExecutionRole(scope: Construct, logGroup: logs.ILogGroup, tra
   }
   const policy = new iam.Policy(role, 'VpcAndTracing', { roles: [role], statements });
   acknowledgeInlinePolicies(role);
-  acknowledge(policy, { awsSolutions: 'IAM5[Resource::*]' },
+  acknowledge(policy, rule('IAM5[Resource::*]', 'awsSolutions'),
     'Lambda manages the function\'s network interfaces in the VPC (EC2 checks these actions against "*" when the '
     + 'function is created) and X-Ray accepts traces only on "*": neither has resource-level permissions. Every other '
     + 'permission of this role names its resource.');
