@@ -42,6 +42,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testTimeout: 60_000,
+      // the example app imports the library by its package name
+      moduleNameMapper: { '^cdk-serverless-sql-api$': '<rootDir>/src' },
     },
   },
   gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/'],
@@ -78,11 +80,19 @@ project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
 project.addPackageIgnore('/lambda-src/');
 
+project.addTask('compliance:report', {
+  description: 'Print the compliance counts of the README\'s security section (--write puts them into README.md)',
+  env: { TS_NODE_PROJECT: 'examples/todo-api/tsconfig.json' },
+  exec: 'node -r ts-node/register/transpile-only -r tsconfig-paths/register test/compliance/report.ts',
+  receiveArgs: true,
+});
+
 const exampleSynth = project.addTask('example:synth', {
   description: 'Synthesize the example app through the CDK CLI (no AWS credentials needed)',
   env: { AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' },
 });
 exampleSynth.spawn(bundleHandlers);
+exampleSynth.exec('tsc -p examples/todo-api');
 exampleSynth.exec('cdk synth --quiet --no-notices --output cdk.out', { cwd: 'examples/todo-api' });
 
 project.synth();

@@ -110,7 +110,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
         destination: ec2.FlowLogDestination.toCloudWatchLogs(encryptedLogGroup(createdVpc, 'FlowLogs', this.database.encryptionKey)),
         trafficType: ec2.FlowLogTrafficType.ALL,
       });
-      acknowledgeInlinePolicies(flowLog);
+      acknowledgeInlinePolicies(flowLog.iamRole!);
     }
 
     const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
