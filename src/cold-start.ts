@@ -3,7 +3,7 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { checkInteger, checkRange, ConfigurationError } from './private/validation';
+import { checkConcrete, checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /** Which statistic of provisioned concurrency utilization autoscaling tracks. */
 export enum UtilizationStatistic {
@@ -165,6 +165,7 @@ class Provisioned extends ColdStart {
   public _validate(scope: Construct, target: ColdStartTarget): void {
     const { min, utilizationTarget } = this.options;
     const max = this.maxProvisioned;
+    checkConcrete(scope, 'coldStart.min', min, 'aws-cdk-lib checks the alias\'s provisioned concurrency when it synthesizes it');
     checkInteger(scope, 'coldStart.min', min);
     checkRange(scope, 'coldStart.min', min, 1, 1_000_000, '', 'provisioned concurrency needs at least 1; use ColdStart.onDemand() for none');
     checkInteger(scope, 'coldStart.max', max);

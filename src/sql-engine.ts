@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, managedPolicyFinding, rule } from './private/compliance';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
-import { checkInteger, checkRange, ConfigurationError } from './private/validation';
+import { checkConcrete, checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /**
  * The wire protocol a database speaks, which decides the driver, the port and the proxy's engine family.
@@ -61,7 +61,7 @@ export interface InstanceEngineOptions extends EngineOptions {
   /**
    * Upper limit for storage autoscaling, in GiB. Must be at least `allocatedStorage`.
    *
-   * @default 100
+   * @default - 100 (or `allocatedStorage`, when larger); no autoscaling when `allocatedStorage` is a token
    */
   readonly maxAllocatedStorage?: number;
 
@@ -277,22 +277,22 @@ function databaseParameters(family: SqlEngineFamily, aurora: boolean): Record<st
     : { require_secure_transport: '1' };
 }
 
-/** The Enhanced Monitoring interval in seconds, or undefined when it is off; throws on an interval RDS refuses. */
-function monitoringSeconds(scope: Construct, options: EngineOptions): number | undefined {
+/** The Enhanced Monitoring interval, or undefined when it is off; throws on an interval RDS refuses. */
+function monitoringInterval(scope: Construct, options: EngineOptions): Duration | undefined {
   const interval = options.monitoringInterval;
-  if (interval === undefined || interval.isUnresolved()) return undefined;
+  if (interval === undefined || interval.isUnresolved()) return interval;
   const seconds = interval.toSeconds({ integral: false });
   if (seconds === 0) return undefined;
   if (![1, 5, 10, 15, 30, 60].includes(seconds)) {
     throw new ConfigurationError(scope, 'engine.monitoringInterval', interval,
       'Use 1, 5, 10, 15, 30 or 60 seconds (Enhanced Monitoring\'s intervals), or leave it unset for none.');
   }
-  return seconds;
+  return interval;
 }
 
 /** The role RDS Enhanced Monitoring publishes with, when monitoring is on. */
-function monitoringRole(scope: Construct, seconds: number | undefined): iam.Role | undefined {
-  if (seconds === undefined) return undefined;
+function monitoringRole(scope: Construct, interval: Duration | undefined): iam.Role | undefined {
+  if (interval === undefined) return undefined;
   const role = new iam.Role(scope, 'MonitoringRole', {
     assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
     managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
@@ -340,12 +340,14 @@ class InstanceEngine extends SqlEngine {
 
   public _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase {
     const allocatedStorage = this.options.allocatedStorage ?? 20;
-    const maxAllocatedStorage = this.options.maxAllocatedStorage ?? Math.max(100, allocatedStorage);
+    // a limit cannot be derived from storage that is a token: then storage autoscaling is left off
+    const maxAllocatedStorage = this.options.maxAllocatedStorage
+      ?? (Token.isUnresolved(allocatedStorage) ? undefined : Math.max(100, allocatedStorage));
     checkRange(scope, 'engine.allocatedStorage', allocatedStorage, 20, 65536, ' GiB');
     checkRange(scope, 'engine.maxAllocatedStorage', maxAllocatedStorage, allocatedStorage, 65536, ' GiB');
 
     const port = databasePort(scope, this.family, this.options);
-    const monitoring = monitoringSeconds(scope, this.options);
+    const monitoring = monitoringInterval(scope, this.options);
     const multiAz = this.options.multiAz ?? false;
 
     const adminSecret = newAdminSecret(scope, settings);
@@ -377,7 +379,7 @@ class InstanceEngine extends SqlEngine {
       storageEncrypted: true,
       storageEncryptionKey: settings.encryptionKey,
       multiAz,
-      monitoringInterval: monitoring === undefined ? undefined : Duration.seconds(monitoring),
+      monitoringInterval: monitoring,
       monitoringRole: monitoringRole(scope, monitoring),
       optionGroup,
       parameterGroup,
@@ -432,6 +434,10 @@ class AuroraEngine extends SqlEngine {
   }
 
   public _createDatabase(scope: Construct, settings: DatabaseSettings): CreatedDatabase {
+    const why = 'aws-cdk-lib checks the capacity range when it synthesizes the cluster';
+    checkConcrete(scope, 'engine.minCapacity', this.options.minCapacity, why);
+    checkConcrete(scope, 'engine.maxCapacity', this.options.maxCapacity, why);
+    checkConcrete(scope, 'engine.readers', this.options.readers, 'it decides how many instances are created');
     const minCapacity = this.options.minCapacity ?? 0.5;
     const maxCapacity = this.options.maxCapacity ?? Math.max(4, minCapacity);
     const readers = this.options.readers ?? 0;
@@ -448,7 +454,7 @@ class AuroraEngine extends SqlEngine {
     }
     checkRange(scope, 'engine.readers', readers, 0, 15);
     const port = databasePort(scope, this.family, this.options);
-    const monitoring = monitoringSeconds(scope, this.options);
+    const monitoring = monitoringInterval(scope, this.options);
 
     const adminSecret = newAdminSecret(scope, settings);
     const parameterGroup = new rds.ParameterGroup(scope, 'Parameters', {
@@ -478,7 +484,7 @@ class AuroraEngine extends SqlEngine {
       copyTagsToSnapshot: true,
       cloudwatchLogsExports: this.logExports,
       parameterGroup,
-      monitoringInterval: monitoring === undefined ? undefined : Duration.seconds(monitoring),
+      monitoringInterval: monitoring,
       monitoringRole: monitoringRole(scope, monitoring),
     });
     acknowledgeDatabaseChoices(cluster, this.family, monitoring !== undefined);

@@ -29,16 +29,6 @@ describe('cold start', () => {
     template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: Match.absent() });
   });
 
-  test('fails when SnapStart is asked of a Node.js handler, suggesting provisioned concurrency', () => {
-    expect(() => synth({ coldStart: ColdStart.snapStart() }))
-      .toThrow(/invalid coldStart \("ColdStart.snapStart\(\) with nodejs24.x"\).*not nodejs24.x; use ColdStart.provisioned\(\{ min \}\)/);
-  });
-
-  test('fails when SnapStart comes with more than 512 MiB of ephemeral storage', () => {
-    expect(() => synth({ handler: python(), coldStart: ColdStart.snapStart(), ephemeralStorageSize: Size.mebibytes(1024) }))
-      .toThrow(/invalid ephemeralStorageSize \("1024 MiB with ColdStart.snapStart\(\)"\).*at most 512 MiB/);
-  });
-
   test('fails when SnapStart and provisioned concurrency meet through an escape hatch', () => {
     const { api } = synth({ handler: python(), coldStart: ColdStart.snapStart() });
     (api.alias.node.defaultChild as lambda.CfnAlias).provisionedConcurrencyConfig = { provisionedConcurrentExecutions: 2 };
@@ -98,23 +88,6 @@ describe('cold start', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScheduledActions: [Match.objectLike({ ScheduledActionName: 'MorningPeak', Schedule: 'cron(30 7 * * ? *)', ScalableTargetAction: { MinCapacity: 5 } })],
     });
-  });
-
-  test.each([
-    [{ min: 0 }, /invalid coldStart.min \(0\). Use a value from 1 to 1000000 \(provisioned concurrency needs at least 1; use ColdStart.onDemand/],
-    [{ min: 1.5 }, /invalid coldStart.min \(1.5\).*whole number/],
-    [{ min: 5, max: 4 }, /invalid coldStart.max \(4\). Use a maximum of at least min \(5\)/],
-    [{ min: 1, max: 5, utilizationTarget: 0.95 }, /invalid coldStart.utilizationTarget \(0.95\). Use a value from 0.1 to 0.9/],
-    [{ min: 1, max: 5, utilizationTarget: 0.05 }, /invalid coldStart.utilizationTarget \(0.05\)/],
-    [{ min: 1, schedules: [{ name: 'Empty', schedule: appscaling.Schedule.rate(Duration.hours(1)) }] }, /invalid coldStart.schedules\[Empty\] \("no min and no max"\)/],
-    [{ min: 1, schedules: [{ name: 'Bad', schedule: appscaling.Schedule.rate(Duration.hours(1)), min: 5, max: 2 }] }, /invalid coldStart.schedules\[Bad\].max \(2\)/],
-  ])('fails when provisioned concurrency is %o', (options, message) => {
-    expect(() => synth({ coldStart: ColdStart.provisioned(options as any) })).toThrow(message);
-  });
-
-  test('fails when provisioned concurrency exceeds the reserved concurrency', () => {
-    expect(() => synth({ reservedConcurrentExecutions: 5, coldStart: ColdStart.provisioned({ min: 2, max: 10 }) }))
-      .toThrow(/invalid coldStart \("provisioned up to 10 with reservedConcurrentExecutions 5"\).*cannot exceed the reserved concurrency/);
   });
 
   test('warns, with the numbers, when concurrency can exceed the connection budget', () => {
@@ -226,13 +199,4 @@ describe('deployment', () => {
     long.annotations.hasNoWarning('*', Match.stringLikeRegexp('with provisioned concurrency'));
   });
 
-  test.each([
-    [{ percent: 0, interval: Duration.minutes(5) }, /invalid deployment.percent \(0\). Use a value from 1 to 99%/],
-    [{ percent: 100, interval: Duration.minutes(5) }, /invalid deployment.percent \(100\)/],
-    [{ percent: 12.5, interval: Duration.minutes(5) }, /invalid deployment.percent \(12.5\).*whole number/],
-    [{ percent: 10, interval: Duration.seconds(30) }, /invalid deployment.interval \(30 seconds\).*whole number of minutes from 1 to 2880/],
-    [{ percent: 10, interval: Duration.days(3) }, /invalid deployment.interval \(3 days\)/],
-  ])('fails when a canary is %o', (options, message) => {
-    expect(() => synth({ deployment: Deployment.canary(options) })).toThrow(message);
-  });
 });

@@ -56,21 +56,4 @@ describe('asynchronous invocations', () => {
       .hasNoWarning('*', Match.stringLikeRegexp('asynchronous invocations only'));
   });
 
-  test.each([
-    [{ retryAttempts: 3 }, /invalid destinations.retryAttempts \(3\). Use a value from 0 to 2/],
-    [{ retryAttempts: 1.5 }, /invalid destinations.retryAttempts \(1.5\).*whole number/],
-    [{ maxEventAge: Duration.seconds(30) }, /invalid destinations.maxEventAge \(30 seconds\).*from 60 to 21600/],
-    [{ maxEventAge: Duration.hours(7) }, /invalid destinations.maxEventAge \(7 hours\)/],
-  ])('fails when %o', (options, message) => {
-    expect(() => synth({ destinations: options })).toThrow(message);
-  });
-
-  test('fails when a destination is a FIFO queue or topic', () => {
-    expect(() => synth({}, stack => ({
-      destinations: { onFailure: new destinations.SqsDestination(new sqs.Queue(stack, 'Fifo', { fifo: true })) },
-    }))).toThrow(/invalid destinations.onFailure \("a FIFO queue or topic"\).*standard queue or topic/);
-    expect(() => synth({}, stack => ({
-      destinations: { onSuccess: new destinations.SnsDestination(new sns.Topic(stack, 'FifoTopic', { fifo: true })) },
-    }))).toThrow(/invalid destinations.onSuccess \("a FIFO queue or topic"\)/);
-  });
 });

@@ -5,11 +5,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeDeadLetterQueue } from './compliance';
-import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './validation';
+import { checkConcrete, checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './validation';
 import { AsyncInvokeOptions } from '../async-invoke';
 
 /** Configures asynchronous invocations on the alias; returns the default dead-letter queue when it created one. */
 export function configureAsyncInvoke(scope: Construct, alias: lambda.Alias, options: AsyncInvokeOptions): sqs.Queue | undefined {
+  const why = 'aws-cdk-lib checks it when it synthesizes the invoke configuration';
+  checkConcrete(scope, 'destinations.retryAttempts', options.retryAttempts, why);
+  checkConcrete(scope, 'destinations.maxEventAge', options.maxEventAge, why);
   checkInteger(scope, 'destinations.retryAttempts', options.retryAttempts);
   checkRange(scope, 'destinations.retryAttempts', options.retryAttempts, 0, 2);
   checkDurationSeconds(scope, 'destinations.maxEventAge', options.maxEventAge, 60, 21600);

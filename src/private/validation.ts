@@ -43,6 +43,16 @@ export function checkDurationSeconds(scope: IConstruct, prop: string, duration: 
   }
 }
 
+/**
+ * Throws when `value` is an unresolved token where synth needs the value itself: to decide what to create, or
+ * because aws-cdk-lib checks it when it synthesizes. `why` completes "Give <prop> as a number, not a token: ".
+ */
+export function checkConcrete(scope: IConstruct, prop: string, value: number | Duration | undefined, why: string) {
+  const isDuration = value instanceof Duration;
+  if (value === undefined || !(isDuration ? value.isUnresolved() : Token.isUnresolved(value))) return;
+  throw new ConfigurationError(scope, prop, 'an unresolved token', `Give ${prop} as a ${isDuration ? 'duration' : 'number'}, not a token: ${why}.`);
+}
+
 /** Throws unless `value` (when concrete) matches `pattern`. */
 export function checkPattern(scope: IConstruct, prop: string, value: string | undefined, pattern: RegExp, fix: string) {
   if (value === undefined || Token.isUnresolved(value)) return;
