@@ -4,8 +4,9 @@
 import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ColdStart, Deployment, Migrations, PipeSource, SqlEngine } from '../src';
+import { ColdStart, Deployment, Migrations, PipeSource, SqlEngine, StreamStartingPosition } from '../src';
 import { nodeHandler, synth } from './util';
 
 function fullStack(): { template: Template; stack: Stack } {
@@ -19,6 +20,10 @@ function fullStack(): { template: Template; stack: Stack } {
     deadLetterQueue: { queue: new sqs.Queue(result.stack, 'EventsDlq'), maxReceiveCount: 3 },
   });
   result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(queue) });
+  result.api.addWorker('Stream', {
+    handler: nodeHandler(),
+    source: PipeSource.kinesis(new kinesis.Stream(result.stack, 'Changes'), { startingPosition: StreamStartingPosition.LATEST }),
+  });
   return { template: Template.fromStack(result.stack), stack: result.stack };
 }
 
@@ -84,7 +89,7 @@ describe.each(templates)('template safety (%s)', (_name, make) => {
     }
   });
 
-  test('databases: deletion protection, snapshot on removal, backups, encryption, IAM auth', () => {
+  test('databases: deletion protection, snapshot on removal, backups, encryption with the customer managed key, IAM auth', () => {
     const standalone = resources('AWS::RDS::DBInstance').filter(([, r]) => !r.Properties.DBClusterIdentifier);
     const dbs = [...resources('AWS::RDS::DBCluster'), ...standalone];
     expect(dbs.length).toBeGreaterThan(0);
@@ -92,7 +97,11 @@ describe.each(templates)('template safety (%s)', (_name, make) => {
       expect(db.DeletionPolicy).toBe('Snapshot');
       expect(db.UpdateReplacePolicy).toBe('Snapshot');
       expect(db.Properties).toMatchObject({
-        DeletionProtection: true, StorageEncrypted: true, BackupRetentionPeriod: 7, EnableIAMDatabaseAuthentication: true,
+        DeletionProtection: true,
+        StorageEncrypted: true,
+        BackupRetentionPeriod: 7,
+        EnableIAMDatabaseAuthentication: true,
+        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseKey/), 'Arn'] },
       });
     }
   });
