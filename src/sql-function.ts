@@ -234,7 +234,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
         SQL_PROXY_IDLE_TIMEOUT: Token.isUnresolved(idleSeconds) ? Token.asString(idleSeconds) : String(idleSeconds),
       },
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
+    executionRole.configureTracing(this.function);
     acknowledge(this.function, rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'),
       'Failed asynchronous invocations go to the on-failure destination configured on the alias (by default an '
       + 'encrypted SQS queue kept 14 days), which keeps each event with its error; a DeadLetterConfig on the function '

@@ -97,7 +97,7 @@ export class DatabaseBootstrap extends Construct {
       logGroup,
       description: 'Creates the IAM application users and applies migrations, as the database admin, at deploy time',
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = executionRole.tracingConfig;
+    executionRole.configureTracing(this.function);
     acknowledge(this.function, [...rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'), ...rule('LambdaConcurrency', 'hipaa', 'nist')],
       'Invoked only by CloudFormation, once per deployment that changes users or migrations: a failure fails that '
       + 'deployment, which CloudFormation reports and rolls back, so there is no event to keep and no concurrency to cap.');

@@ -9,10 +9,10 @@ export interface VpcExecutionRole {
   /** The role, to pass as the function's `role`. */
   readonly role: iam.Role;
   /**
-   * The tracing configuration to set on the function's `CfnFunction`. The function is created without `tracing`
-   * (which would add the X-Ray statement to the role's default policy) and gets this instead.
+   * Gives the function created with `role` its tracing configuration. The function is created without `tracing`,
+   * which would add the X-Ray statement to the role's default policy.
    */
-  readonly tracingConfig?: lambda.CfnFunction.TracingConfigProperty;
+  readonly configureTracing: (fn: lambda.Function) => void;
 }
 
 /**
@@ -45,5 +45,10 @@ export function vpcExecutionRole(scope: Construct, logGroup: logs.ILogGroup, tra
     'Lambda manages the function\'s network interfaces in the VPC (EC2 checks these actions against "*" when the '
     + 'function is created) and X-Ray accepts traces only on "*": neither has resource-level permissions. Every other '
     + 'permission of this role names its resource.');
-  return { role, tracingConfig: traced ? { mode: tracing } : undefined };
+  return {
+    role,
+    configureTracing: fn => {
+      (fn.node.defaultChild as lambda.CfnFunction).tracingConfig = traced ? { mode: tracing } : undefined;
+    },
+  };
 }

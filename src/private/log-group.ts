@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 /** How long the logs of this library's log groups are kept unless a prop says otherwise. */
-export const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
+const DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
 
 /** A log group encrypted with `key`, kept `retention` (one year by default). */
 export function encryptedLogGroup(scope: Construct, id: string, key: kms.IKey, retention?: logs.RetentionDays): logs.LogGroup {
