@@ -36,6 +36,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
 
+  // ts-jest transpiles test files one by one (isolatedModules) and reports no type errors: check them as a whole
+  typecheckTests: true,
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     passWithNoTests: false,
@@ -56,6 +58,9 @@ project.testTask.spawn(project.addTask('test:runtime', {
   description: 'Build and test the runtime package (real databases when configured, embedded Postgres otherwise)',
   exec: 'npm test --workspace runtime',
 }));
+
+// the tests type-check the example app too, which imports the library by its package name
+project.tsconfigDev.file.addOverride('compilerOptions.paths', { 'cdk-serverless-sql-api': ['../src/index.ts'] });
 
 // Internal Lambda handlers (lambda-src/) are bundled with esbuild into assets/, which the npm package ships.
 const bundleHandlers = project.addTask('bundle:handlers', {

@@ -1,4 +1,4 @@
-import { CfnParameter, Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ApiHandler, ExistingDatabase, FrontDoor, SqlEngine } from '../src';
-import { HANDLER_ENTRY, logicalIdOf, resourcesOf, synth } from './util';
+import { logicalIdOf, resourcesOf, synth } from './util';
 
 const SG = 'AWS::EC2::SecurityGroup';
 const sgId = (template: any, description: RegExp) =>
@@ -539,20 +539,6 @@ describe('database', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SQL_PORT: '3306' }) } });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain(':dbuser:cluster-XYZ/app_user');
   });
-
-  const importInstance = (stack: any, attrs: Partial<rds.DatabaseInstanceAttributes>) => ExistingDatabase.instance({
-    instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
-      instanceIdentifier: 'db',
-      instanceEndpointAddress: 'db.example',
-      port: 5432,
-      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
-      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
-      instanceResourceId: 'db-X',
-      ...attrs,
-    }),
-    adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
-  });
-
 });
 
 describe('function', () => {

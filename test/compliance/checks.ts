@@ -125,7 +125,7 @@ function nagFindings(pack: NagPack, scope: IConstruct, onRule?: (ruleId: string)
     applyRule(params);
   };
   return pack.validateScope(scope).violations.flatMap(violation =>
-    violation.violatingResources.map(resource => ({ rule: violation.ruleName, resource: resource.constructPath })));
+    violation.violatingResources.map(resource => ({ rule: violation.ruleName, resource: resource.constructPath ?? '' })));
 }
 
 export function runNag(packName: string, makePack: () => NagPack, scope: IConstruct): NagResult {
