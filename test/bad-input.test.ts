@@ -10,21 +10,18 @@ import { CfnParameter, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as rds from 'aws-cdk-lib/aws-rds';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  ApiHandler, ColdStart, DatabaseAccess, Deployment, ExistingDatabase, FrontDoor, Migrations, PipeFilter, PipeSource,
+  ApiHandler, ColdStart, DatabaseAccess, Deployment, FrontDoor, Migrations, PipeFilter, PipeSource,
   ServerlessSqlApi, ServerlessSqlApiProps, SqlEngine, SqlWorkerOptions, StreamStartingPosition,
 } from '../src';
-import { HANDLER_ENTRY, newStack } from './util';
+import { existingCluster, existingInstance, HANDLER_ENTRY, importedVpc, newStack } from './util';
 
 /** A handler that needs no bundling, so that the catalogue runs quickly. */
 const inlineHandler = (runtime = lambda.Runtime.NODEJS_24_X) =>
@@ -45,25 +42,6 @@ const worker = (options: (stack: Stack) => Partial<SqlWorkerOptions>) => api({},
 });
 const bigFilter = PipeFilter.pattern({ body: { id: Array.from({ length: 600 }, (_, i) => `id-${i}`) } });
 
-const importedVpc = (stack: Stack, attrs: Partial<ec2.VpcAttributes>) => ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-  vpcId: 'vpc-1234',
-  availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-  isolatedSubnetIds: ['subnet-a', 'subnet-b'],
-  isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
-  ...attrs,
-});
-const existingInstance = (stack: Stack, attrs: Partial<rds.DatabaseInstanceAttributes>) => ExistingDatabase.instance({
-  instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
-    instanceIdentifier: 'db',
-    instanceEndpointAddress: 'db.example',
-    port: 5432,
-    securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
-    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
-    instanceResourceId: 'db-X',
-    ...attrs,
-  }),
-  adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
-});
 const migrationsDir = (files: Record<string, string>) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalogue-migrations-'));
   for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
@@ -154,18 +132,7 @@ const CATALOGUE: BadInput[] = [
   { case: 'an existing instance without security groups', build: api(stack => ({ existingDatabase: existingInstance(stack, { securityGroups: [] }) })), prop: 'existingDatabase.instance.securityGroups', value: '"[]"', fix: /the proxy needs an ingress rule on them/ },
   {
     case: 'an existing cluster without its endpoint',
-    build: api(stack => ({
-      existingDatabase: ExistingDatabase.cluster({
-        cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
-          clusterIdentifier: 'orders',
-          port: 3306,
-          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
-          engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-          clusterResourceIdentifier: 'cluster-X',
-        }),
-        adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
-      }),
-    })),
+    build: api(stack => ({ existingDatabase: existingCluster(stack, { clusterEndpointAddress: undefined }) })),
     prop: 'existingDatabase.cluster.clusterEndpointAddress',
     value: 'undefined',
     fix: /Import the cluster with `clusterEndpointAddress`/,

@@ -6,9 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ApiHandler, ExistingDatabase, FrontDoor, SqlEngine } from '../src';
-import { logicalIdOf, resourcesOf, synth } from './util';
+import { ApiHandler, FrontDoor, SqlEngine } from '../src';
+import { existingCluster, existingInstance, importedVpc, logicalIdOf, resourcesOf, synth } from './util';
 
 const SG = 'AWS::EC2::SecurityGroup';
 const sgId = (template: any, description: RegExp) =>
@@ -106,13 +105,7 @@ describe('network', () => {
   test('an imported VPC is used as is; its isolated subnets are selected', () => {
     // GIVEN
     const { template } = synth({}, stack => ({
-      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-        vpcId: 'vpc-1234',
-        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-        isolatedSubnetIds: ['subnet-a', 'subnet-b'],
-        isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
-        publicSubnetIds: ['subnet-pa', 'subnet-pb'],
-      }),
+      vpc: importedVpc(stack, { publicSubnetIds: ['subnet-pa', 'subnet-pb'] }),
     }));
     // THEN
     template.resourceCountIs('AWS::EC2::VPC', 0);
@@ -124,9 +117,7 @@ describe('network', () => {
 
   test('an imported VPC without route tables works when the bootstrap endpoints are off', () => {
     const { template } = synth({ bootstrapEndpoints: false }, stack => ({
-      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-        vpcId: 'vpc-1234', availabilityZones: ['eu-west-1a', 'eu-west-1b'], isolatedSubnetIds: ['subnet-a', 'subnet-b'],
-      }),
+      vpc: importedVpc(stack, { isolatedSubnetRouteTableIds: undefined }),
     }));
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
@@ -345,11 +336,7 @@ describe('encryption and logs', () => {
       ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs', ResourceId: { Ref: logicalIdOf(template, 'AWS::EC2::VPC') },
     });
     synth({ vpcFlowLogs: false }).template.resourceCountIs('AWS::EC2::FlowLog', 0);
-    synth({}, stack => ({
-      vpc: ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-        vpcId: 'vpc-1234', availabilityZones: ['eu-west-1a', 'eu-west-1b'], isolatedSubnetIds: ['subnet-a', 'subnet-b'], isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
-      }),
-    })).template.resourceCountIs('AWS::EC2::FlowLog', 0);
+    synth({}, stack => ({ vpc: importedVpc(stack) })).template.resourceCountIs('AWS::EC2::FlowLog', 0);
   });
 });
 
@@ -493,16 +480,11 @@ describe('database', () => {
   test('an existing instance is put behind the proxy instead of creating a database', () => {
     // GIVEN
     const { template } = synth({}, stack => ({
-      existingDatabase: ExistingDatabase.instance({
-        instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
-          instanceIdentifier: 'orders-db',
-          instanceEndpointAddress: 'orders-db.abc.eu-west-1.rds.amazonaws.com',
-          port: 5433,
-          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
-          engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
-          instanceResourceId: 'db-ABCDEFGHIJ',
-        }),
-        adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'orders/admin'),
+      existingDatabase: existingInstance(stack, {
+        instanceIdentifier: 'orders-db',
+        instanceEndpointAddress: 'orders-db.abc.eu-west-1.rds.amazonaws.com',
+        port: 5433,
+        instanceResourceId: 'db-ABCDEFGHIJ',
       }),
     }));
     // THEN
@@ -519,19 +501,7 @@ describe('database', () => {
   });
 
   test('an existing Aurora cluster is put behind the proxy', () => {
-    const { template } = synth({}, stack => ({
-      existingDatabase: ExistingDatabase.cluster({
-        cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
-          clusterIdentifier: 'orders',
-          clusterEndpointAddress: 'orders.cluster-abc.eu-west-1.rds.amazonaws.com',
-          port: 3306,
-          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
-          engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
-          clusterResourceIdentifier: 'cluster-XYZ',
-        }),
-        adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'orders/admin'),
-      }),
-    }));
+    const { template } = synth({}, stack => ({ existingDatabase: existingCluster(stack) }));
     template.resourceCountIs('AWS::RDS::DBCluster', 0);
     template.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL' });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { DBClusterIdentifiers: ['orders'] });

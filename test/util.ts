@@ -1,7 +1,53 @@
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
-import { ApiHandler, ServerlessSqlApi, ServerlessSqlApiProps } from '../src';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ApiHandler, ExistingDatabase, ServerlessSqlApi, ServerlessSqlApiProps } from '../src';
+
+/** A VPC imported with isolated subnets (and their route tables) in two AZs; `attrs` override or remove parts. */
+export function importedVpc(stack: Stack, attrs: Partial<ec2.VpcAttributes> = {}): ec2.IVpc {
+  return ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
+    vpcId: 'vpc-1234',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    isolatedSubnetIds: ['subnet-a', 'subnet-b'],
+    isolatedSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
+    ...attrs,
+  });
+}
+
+/** An existing PostgreSQL instance imported with everything the proxy needs; `attrs` override or remove parts. */
+export function existingInstance(stack: Stack, attrs: Partial<rds.DatabaseInstanceAttributes> = {}): ExistingDatabase {
+  return ExistingDatabase.instance({
+    instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+      instanceIdentifier: 'db',
+      instanceEndpointAddress: 'db.example',
+      port: 5432,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
+      instanceResourceId: 'db-X',
+      ...attrs,
+    }),
+    adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
+  });
+}
+
+/** An existing Aurora MySQL cluster imported with everything the proxy needs; `attrs` override or remove parts. */
+export function existingCluster(stack: Stack, attrs: Partial<rds.DatabaseClusterAttributes> = {}): ExistingDatabase {
+  return ExistingDatabase.cluster({
+    cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
+      clusterIdentifier: 'orders',
+      clusterEndpointAddress: 'orders.cluster-abc.eu-west-1.rds.amazonaws.com',
+      port: 3306,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_10_3 }),
+      clusterResourceIdentifier: 'cluster-XYZ',
+      ...attrs,
+    }),
+    adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
+  });
+}
 
 export const HANDLER_ENTRY = path.join(__dirname, 'fixtures', 'handler.ts');
 
