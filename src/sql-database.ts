@@ -10,7 +10,7 @@ import { Migrations } from './migrations';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { allowLogsToUse } from './private/log-group';
-import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, IDENTIFIER, validateDbUser } from './private/names';
+import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, IDENTIFIER, proxyName, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { BoundDatabase, CreatedDatabase, defaultPort, SqlEngine, SqlEngineFamily } from './sql-engine';
@@ -334,6 +334,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       this.connectionBudget = Math.floor(maxConnections * maxConnectionsPercent / 100);
     }
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      // aws-cdk-lib names the proxy after its construct id ("Proxy"), which a second stack in the account repeats
+      dbProxyName: proxyName(this),
       proxyTarget: bound.proxyTarget,
       vpc: this.vpc,
       vpcSubnets: this.vpcSubnets,

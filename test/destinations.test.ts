@@ -6,6 +6,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { FrontDoor } from '../src';
 import { logicalIdOf, synth } from './util';
 
+/** The qualifier as read from the API alias's ARN: a reference, so CloudFormation creates the alias first. */
+const qualifierOfApiAlias = (template: any) => ({
+  'Fn::Select': [7, { 'Fn::Split': [':', { Ref: logicalIdOf(template, 'AWS::Lambda::Alias', r => JSON.stringify(r).includes('ApiHandlerFunction')) }] }],
+});
 const apiConfig = (template: any) => Object.entries<any>(template.findResources('AWS::Lambda::EventInvokeConfig'))
   .find(([id]) => id.startsWith('ApiHandlerAsyncInvokeConfig'))![1].Properties;
 
@@ -14,7 +18,7 @@ describe('asynchronous invocations', () => {
     const { template, api } = synth();
     const queue = Object.keys(template.findResources('AWS::SQS::Queue')).find(id => id.startsWith('ApiHandlerDeadLetterQueue'))!;
     expect(apiConfig(template)).toMatchObject({
-      Qualifier: 'live',
+      Qualifier: qualifierOfApiAlias(template),
       MaximumRetryAttempts: 2,
       MaximumEventAgeInSeconds: 21600,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
@@ -41,7 +45,7 @@ describe('asynchronous invocations', () => {
     }));
     const failed = logicalIdOf(template, 'AWS::SQS::Queue', r => !JSON.stringify(r).includes('DeadLetter') && r.Properties?.SqsManagedSseEnabled === undefined);
     expect(apiConfig(template)).toMatchObject({
-      Qualifier: 'live',
+      Qualifier: qualifierOfApiAlias(template),
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 300,
       DestinationConfig: { OnSuccess: { Destination: { Ref: expect.stringMatching(/^Done/) } }, OnFailure: { Destination: { 'Fn::GetAtt': [failed, 'Arn'] } } },

@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ApiHandler, ExistingDatabase, ServerlessSqlApi, ServerlessSqlApiProps } from '../src';
+import { deployOrderProblems } from './referees/deploy-order';
 
 /** A VPC imported with isolated subnets (and their route tables) in two AZs; `attrs` override or remove parts. */
 export function importedVpc(stack: Stack, attrs: Partial<ec2.VpcAttributes> = {}): ec2.IVpc {
@@ -75,15 +76,23 @@ export function synth(props: Partial<ServerlessSqlApiProps> = {}, setup?: (stack
   return {
     stack,
     api,
-    // synthesized on first use, so that a test may still add to the stack before reading the template
+    // synthesized on first use, so that a test may still add to the stack before reading the template; every
+    // stack a test reads goes through the deploy-order referee
     get template() {
-      return template ??= Template.fromStack(stack);
+      return template ??= refereed(Template.fromStack(stack));
     },
     get annotations() {
       this.template;
       return Annotations.fromStack(stack);
     },
   };
+}
+
+/** `template`, once the deploy-order referee found nothing that CloudFormation could create in the wrong order. */
+export function refereed(template: Template): Template {
+  const problems = deployOrderProblems(template.toJSON());
+  if (problems.length > 0) throw new Error(`CloudFormation could create these in the wrong order:\n${problems.join('\n')}`);
+  return template;
 }
 
 /** Resources of one type, as [logicalId, resource] pairs. */

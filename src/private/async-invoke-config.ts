@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -34,7 +34,9 @@ export function configureAsyncInvoke(scope: Construct, alias: lambda.Alias, opti
   }
   new lambda.EventInvokeConfig(scope, 'AsyncInvokeConfig', {
     function: alias.version.lambda,
-    qualifier: alias.aliasName,
+    // read from the alias's ARN (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME:ALIAS), as aws-cdk-lib's Alias does:
+    // the literal name carries no dependency, and Lambda refuses a qualifier that does not exist yet
+    qualifier: Fn.select(7, Fn.split(':', alias.functionArn)),
     onSuccess: options.onSuccess,
     onFailure,
     retryAttempts: options.retryAttempts ?? 2,

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Names, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { checkPattern, ConfigurationError } from './validation';
 
@@ -27,3 +27,18 @@ export function validateDbUser(scope: Construct, prop: string, dbUser: string) {
   }
 }
 
+
+/**
+ * The name of an RDS Proxy, which CloudFormation requires and which must be unique among the proxies of the account
+ * and Region: the stack's name and the construct's path, with a hash of the path (`Names.uniqueResourceName`), in
+ * the form RDS accepts: 1–63 letters, digits and single hyphens, starting with a letter and not ending in a hyphen.
+ *
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html
+ */
+export function proxyName(scope: Construct): string {
+  const name = Names.uniqueResourceName(scope, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' })
+    .replace(/-+/g, '-')
+    .replace(/^[^A-Za-z]+/, '')
+    .replace(/-$/, '');
+  return name.length > 0 ? name : `proxy-${Names.uniqueId(scope).slice(-8)}`;
+}
