@@ -144,7 +144,8 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       new CfnOutput(this, 'Url', { value: this.url, description: 'The URL of the API' });
     }
 
-    // Nothing under this construct may invoke $LATEST, whatever is added later (routes, escape hatches).
+    // Nothing in the stack may invoke one of this construct's functions as $LATEST, whatever is added later (rules,
+    // subscriptions, notifications, routes, escape hatches).
     this.node.addValidation({ validate: () => findLatestInvocations(this) });
   }
 
