@@ -11,9 +11,12 @@ import { FrontDoor } from './front-door';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
 import { encryptedLogGroup } from './private/log-group';
+import { validateDbUser } from './private/names';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
+
+const DEFAULT_DB_USER = 'app_user';
 
 /** Properties of a `ServerlessSqlApi`. */
 export interface ServerlessSqlApiProps extends SqlFunctionOptions, SqlDatabaseOptions {
@@ -113,13 +116,16 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       acknowledgeInlinePolicies(flowLog.iamRole!);
     }
 
-    const handler = new SqlFunction(this, 'Handler', { ...props, database: this.database });
+    // the bootstrap creates the user before anything is granted to connect as it
+    const dbUser = props.dbUser ?? DEFAULT_DB_USER;
+    validateDbUser(this, 'dbUser', dbUser, this.database.engineFamily);
+    this.database.addUser(dbUser, { access: DatabaseAccess.READ_WRITE });
+    const handler = new SqlFunction(this, 'Handler', { ...props, dbUser, database: this.database });
     this.function = handler.function;
     this.alias = handler.alias;
     // users and migrations are in place before the alias (and so the front door) moves to a new version
     handler.alias.node.addDependency(this.database.bootstrap);
     this.dbUser = handler.dbUser;
-    this.database.addUser(this.dbUser, { access: DatabaseAccess.READ_WRITE });
     this.deploymentGroup = handler.deploymentGroup;
     this.deadLetterQueue = handler.deadLetterQueue;
     this.connections = handler.connections;
@@ -177,11 +183,12 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    * alias. It goes live after the database bootstrap, like the API.
    */
   public addWorker(id: string, options: SqlWorkerOptions): SqlWorker {
-    const worker = new SqlWorker(this, id, { ...options, database: this.database });
+    // a worker connects as the API's user unless it names its own, which the bootstrap then creates (read-write)
+    const dbUser = options.dbUser ?? this.dbUser;
+    validateDbUser(this, `${id}.dbUser`, dbUser, this.database.engineFamily);
+    if (dbUser !== this.dbUser) this.database.addUser(dbUser);
+    const worker = new SqlWorker(this, id, { ...options, dbUser, database: this.database });
     worker.alias.node.addDependency(this.database.bootstrap);
-    if (options.dbUser && options.dbUser !== this.dbUser) {
-      this.database.addUser(options.dbUser);
-    }
     return worker;
   }
 

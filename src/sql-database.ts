@@ -10,9 +10,9 @@ import { Migrations } from './migrations';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { allowLogsToUse } from './private/log-group';
-import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, IDENTIFIER, proxyName, validateDbUser } from './private/names';
+import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, proxyName, validateDatabaseName, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
-import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
+import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './private/validation';
 import { BoundDatabase, CreatedDatabase, defaultPort, SqlEngine, SqlEngineFamily } from './sql-engine';
 
 /**
@@ -192,8 +192,6 @@ export interface ISqlDatabase extends ec2.IConnectable {
   grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant;
 }
 
-const RESERVED_DATABASE_NAMES = ['postgres', 'template0', 'template1', 'rdsadmin', 'mysql', 'sys', 'information_schema', 'performance_schema'];
-
 /**
  * A database (new or existing) behind an RDS Proxy that accepts only IAM-authenticated TLS connections and
  * authenticates to the database with IAM as well, so no application password exists anywhere.
@@ -265,12 +263,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         'Give either `engine` (to create a database) or `existingDatabase` (to use one), not both.');
     }
     this.databaseName = props.databaseName ?? 'app';
-    checkPattern(this, 'databaseName', this.databaseName, IDENTIFIER,
-      'Use 1–63 letters, digits or underscores, starting with a letter (for example "app").');
-    if (!Token.isUnresolved(this.databaseName) && RESERVED_DATABASE_NAMES.includes(this.databaseName.toLowerCase())) {
-      throw new ConfigurationError(this, 'databaseName', this.databaseName,
-        `That name is reserved by the engine or RDS; choose another (reserved: ${RESERVED_DATABASE_NAMES.join(', ')}).`);
-    }
+    // an existing database tells its engine when it is bound; the name is checked against it then
+    validateDatabaseName(this, 'databaseName', this.databaseName, props.existingDatabase ? undefined : (props.engine ?? SqlEngine.postgres()).family);
     validateProxyOptions(this, props.proxy ?? {});
     const rotation = props.adminSecretRotation ?? Duration.days(30);
     const rotationDays = rotation.isUnresolved() ? undefined : rotation.toDays({ integral: false });
@@ -312,6 +306,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       this.adminSecret = created.adminSecret;
     }
     this.engineFamily = bound.family;
+    validateDatabaseName(this, 'databaseName', this.databaseName, this.engineFamily);
     this.port = defaultPort(bound.family);
     this.databasePort = bound.port;
     this.databaseResourceId = bound.resourceId;
@@ -422,7 +417,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
    * never dropped. Grant principals the right to connect as it with `grantConnect`.
    */
   public addUser(name: string, options: DatabaseUserOptions = {}): void {
-    validateDbUser(this, 'user', name);
+    validateDbUser(this, 'user', name, this.engineFamily);
     const access = options.access ?? DatabaseAccess.READ_WRITE;
     const existing = this.users.get(name);
     if (existing !== undefined && existing !== access) {
@@ -435,10 +430,15 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
    * Allow `grantee` to connect through the proxy as the database user `dbUser` with an IAM token:
    * `rds-db:connect` on `arn:…:rds-db:REGION:ACCOUNT:dbuser:prx-…/dbUser` for the grantee, and on the database's
    * resource id for the proxy's own role (end-to-end IAM). The user must exist in the database and be enabled
-   * for IAM authentication.
+   * for IAM authentication: add it with `addUser` first, so that the deploy-time bootstrap creates it.
    */
   public grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
-    validateDbUser(this, 'dbUser', dbUser);
+    validateDbUser(this, 'dbUser', dbUser, this.engineFamily);
+    if (!Token.isUnresolved(dbUser) && !this.users.has(dbUser)) {
+      throw new ConfigurationError(this, 'dbUser', dbUser,
+        `The bootstrap creates only the users added with addUser (${[...this.users.keys()].join(', ') || 'none yet'}), so a login as this one `
+        + `would fail: call addUser('${dbUser}', { access }) before granting it.`);
+    }
     if (!this.usersTheProxyMayBe.has(dbUser)) {
       this.usersTheProxyMayBe.add(dbUser);
       this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({

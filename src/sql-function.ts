@@ -177,12 +177,17 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     checkPattern(this, 'aliasName', aliasName, ALIAS_NAME,
       'Use 1–128 letters, digits, "-" or "_", not only digits (for example "live"); "$LATEST" is never served.');
     this.dbUser = props.dbUser ?? 'app_user';
-    validateDbUser(this, 'dbUser', this.dbUser);
+    validateDbUser(this, 'dbUser', this.dbUser, props.database.engineFamily);
     checkInteger(this, 'memorySize', props.memorySize);
     checkRange(this, 'memorySize', props.memorySize, 128, 10240, ' MiB');
     checkDurationSeconds(this, 'timeout', props.timeout, 1, 900);
     checkInteger(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions);
     checkRange(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, 0, 1_000_000);
+    if (props.reservedConcurrentExecutions === 0) {
+      // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html: zero throttles every invocation
+      throw new ConfigurationError(this, 'reservedConcurrentExecutions', 0,
+        'Zero reserved concurrency throttles every invocation, so this function would serve nothing; give at least 1, or leave it unset.');
+    }
     const contractNames = Object.keys(props.environment ?? {}).filter(key => key.toUpperCase().startsWith(SQL_ENVIRONMENT_PREFIX));
     if (contractNames.length > 0) {
       throw new ConfigurationError(this, 'environment', contractNames.join(', '),

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { ApiHandler, FrontDoor, SqlEngine } from '../src';
+import { ApiHandler, DatabaseAccess, FrontDoor, SqlEngine } from '../src';
 import { existingCluster, existingInstance, importedVpc, logicalIdOf, resourcesOf, synth } from './util';
 
 const SG = 'AWS::EC2::SecurityGroup';
@@ -272,6 +272,9 @@ describe('IAM', () => {
     const reporting = new iam.Role(stack, 'Reporting', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     // WHEN
     api.grantConnect(reporting);
+    expect(() => api.grantConnect(reporting, 'report_reader')).toThrow(
+      /Stack\/Api\/Database: invalid dbUser \("report_reader"\)\. The bootstrap creates only the users added with addUser \(app_user\).*call addUser\('report_reader', \{ access \}\) before granting it/);
+    api.addUser('report_reader', { access: DatabaseAccess.READ_ONLY });
     api.grantConnect(reporting, 'report_reader');
     // THEN
     const t = result.template;
