@@ -11,12 +11,10 @@ import { FrontDoor } from './front-door';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
 import { encryptedLogGroup } from './private/log-group';
-import { validateDbUser } from './private/names';
+import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
-
-const DEFAULT_DB_USER = 'app_user';
 
 /** Properties of a `ServerlessSqlApi`. */
 export interface ServerlessSqlApiProps extends SqlFunctionOptions, SqlDatabaseOptions {

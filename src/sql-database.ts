@@ -263,8 +263,6 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         'Give either `engine` (to create a database) or `existingDatabase` (to use one), not both.');
     }
     this.databaseName = props.databaseName ?? 'app';
-    // an existing database tells its engine when it is bound; the name is checked against it then
-    validateDatabaseName(this, 'databaseName', this.databaseName, props.existingDatabase ? undefined : (props.engine ?? SqlEngine.postgres()).family);
     validateProxyOptions(this, props.proxy ?? {});
     const rotation = props.adminSecretRotation ?? Duration.days(30);
     const rotationDays = rotation.isUnresolved() ? undefined : rotation.toDays({ integral: false });

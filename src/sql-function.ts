@@ -16,7 +16,7 @@ import { configureAsyncInvoke } from './private/async-invoke-config';
 import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
 import { encryptedLogGroup } from './private/log-group';
-import { validateDbUser } from './private/names';
+import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
 
@@ -176,7 +176,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     const aliasName = props.aliasName ?? 'live';
     checkPattern(this, 'aliasName', aliasName, ALIAS_NAME,
       'Use 1–128 letters, digits, "-" or "_", not only digits (for example "live"); "$LATEST" is never served.');
-    this.dbUser = props.dbUser ?? 'app_user';
+    this.dbUser = props.dbUser ?? DEFAULT_DB_USER;
     validateDbUser(this, 'dbUser', this.dbUser, props.database.engineFamily);
     checkInteger(this, 'memorySize', props.memorySize);
     checkRange(this, 'memorySize', props.memorySize, 128, 10240, ' MiB');

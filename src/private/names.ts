@@ -3,6 +3,9 @@ import { Construct } from 'constructs';
 import { MYSQL_RESERVED_WORDS, POSTGRES_RESERVED_WORDS } from './reserved-words';
 import { checkPattern, ConfigurationError } from './validation';
 
+/** The application user functions connect as unless told otherwise. */
+export const DEFAULT_DB_USER = 'app_user';
+
 /** The admin user name of the databases this library creates. */
 export const ADMIN_USERNAME = 'sqladmin';
 
