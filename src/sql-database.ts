@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -23,11 +23,14 @@ import { BoundDatabase, CreatedDatabase, defaultPort, SqlEngine, SqlEngineFamily
  */
 export interface SqlProxyOptions {
   /**
-   * How long a client waits for a database connection when the pool is at its maximum.
-   * From 1 second to 1 hour, or 0 for no limit.
+   * How long a client waits for a database connection when the pool is at its maximum: 1 to 300 seconds (the
+   * RDS API's current bound). A value longer than every function's timeout draws a synth warning, since Lambda
+   * stops the function while it is still waiting.
    *
    * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html#rds-proxy-connection-pooling-tuning.connectionborrowtimeout
-   * @default Duration.seconds(120)
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ConnectionPoolConfiguration.html
+   * @default - one second less than the shortest timeout of the functions that use the proxy, at most 120 s (the
+   * RDS default): a request that cannot get a pooled connection gets the proxy's error before Lambda stops it
    */
   readonly borrowTimeout?: Duration;
 
@@ -254,6 +257,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   private readonly proxyRole: iam.Role;
   private readonly users = new Map<string, DatabaseAccess>();
   private readonly usersTheProxyMayBe = new Set<string>();
+  /** The timeouts, in seconds, of the functions that connect through the proxy. */
+  private readonly functionTimeouts: number[] = [];
 
   constructor(scope: Construct, id: string, props: SqlDatabaseProps) {
     super(scope, id);
@@ -337,12 +342,14 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
       iamAuth: true,
       requireTLS: true,
-      borrowTimeout: proxyOptions.borrowTimeout ?? Duration.seconds(120),
+      borrowTimeout: proxyOptions.borrowTimeout ?? Duration.seconds(Lazy.number({ produce: () => this.defaultBorrowTimeout() })),
       maxConnectionsPercent,
       maxIdleConnectionsPercent: proxyOptions.maxIdleConnectionsPercent ?? Math.floor(maxConnectionsPercent / 2),
       idleClientTimeout: this.idleClientTimeout,
       debugLogging: proxyOptions.debugLogging ?? false,
     });
+
+    this.node.addValidation({ validate: () => { this.warnAboutBorrowTimeout(proxyOptions.borrowTimeout); return []; } });
 
     // The proxy target opens proxy → database on the database's port (both security groups deny everything else).
     this.proxyEndpoint = this.proxy.endpoint;
@@ -425,6 +432,32 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   }
 
   /**
+   * Records the timeout of a function that connects through the proxy: the default borrow timeout follows the
+   * shortest, and an explicit one longer than the longest draws a warning.
+   *
+   * @internal
+   */
+  public _addFunctionTimeout(timeout: Duration): void {
+    if (!timeout.isUnresolved()) this.functionTimeouts.push(timeout.toSeconds());
+  }
+
+  private defaultBorrowTimeout(): number {
+    if (this.functionTimeouts.length === 0) return DEFAULT_BORROW_TIMEOUT_SECONDS;
+    return Math.max(1, Math.min(DEFAULT_BORROW_TIMEOUT_SECONDS, Math.min(...this.functionTimeouts) - 1));
+  }
+
+  private warnAboutBorrowTimeout(borrowTimeout: Duration | undefined): void {
+    if (borrowTimeout === undefined || borrowTimeout.isUnresolved() || this.functionTimeouts.length === 0) return;
+    const borrow = borrowTimeout.toSeconds();
+    const longest = Math.max(...this.functionTimeouts);
+    if (borrow <= longest) return;
+    Annotations.of(this).addWarningV2('serverless-sql-api:borrowTimeout',
+      `proxy.borrowTimeout is ${borrow} s, but the longest timeout of the functions that connect through this proxy is `
+      + `${longest} s: when the pool is full, Lambda stops a function while it still waits for a connection, and the `
+      + `caller sees a timeout instead of the proxy's error. Set borrowTimeout below ${longest} s, or leave it unset.`);
+  }
+
+  /**
    * Allow `grantee` to connect through the proxy as the database user `dbUser` with an IAM token:
    * `rds-db:connect` on `arn:…:rds-db:REGION:ACCOUNT:dbuser:prx-…/dbUser` for the grantee, and on the database's
    * resource id for the proxy's own role (end-to-end IAM). The user must exist in the database and be enabled
@@ -453,11 +486,18 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   }
 }
 
+/** The RDS default ConnectionBorrowTimeout. */
+const DEFAULT_BORROW_TIMEOUT_SECONDS = 120;
+
 function validateProxyOptions(scope: Construct, options: SqlProxyOptions) {
   const borrow = options.borrowTimeout;
-  if (!(borrow && !borrow.isUnresolved() && borrow.toSeconds({ integral: false }) === 0)) {
-    checkDurationSeconds(scope, 'proxy.borrowTimeout', borrow, 1, 3600);
+  if (borrow && !borrow.isUnresolved() && borrow.toSeconds({ integral: false }) === 0) {
+    // older API references read 0 as "no limit"; the current one bounds the value to 0–300 without saying what 0 does
+    throw new ConfigurationError(scope, 'proxy.borrowTimeout', borrow,
+      'Give a whole number of seconds from 1 to 300: with no limit a client waits past any function\'s timeout.');
   }
+  // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ConnectionPoolConfiguration.html: between 0 and 300
+  checkDurationSeconds(scope, 'proxy.borrowTimeout', borrow, 1, 300);
   checkDurationSeconds(scope, 'proxy.idleClientTimeout', options.idleClientTimeout, 1, 28800);
   checkInteger(scope, 'proxy.maxConnectionsPercent', options.maxConnectionsPercent);
   checkRange(scope, 'proxy.maxConnectionsPercent', options.maxConnectionsPercent, 1, 100, '%');

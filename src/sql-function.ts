@@ -18,7 +18,7 @@ import { vpcExecutionRole } from './private/execution-role';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
-import { ISqlDatabase } from './sql-database';
+import { ISqlDatabase, SqlDatabase } from './sql-database';
 
 /** Settings of a function that talks to the database (see `SqlFunction`). */
 export interface SqlFunctionOptions {
@@ -214,12 +214,14 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
 
     const executionRole = vpcExecutionRole(this, this.logGroup, props.tracing ?? lambda.Tracing.ACTIVE);
 
+    const timeout = props.timeout ?? Duration.seconds(10);
+    if (database instanceof SqlDatabase) database._addFunctionTimeout(timeout);
     const idleSeconds = database.idleClientTimeout.toSeconds();
     this.function = props.handler._createFunction(this, 'Function', {
       role: executionRole.role,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       description: props.description,
       ephemeralStorageSize: props.ephemeralStorageSize,

@@ -119,7 +119,8 @@ const CATALOGUE: BadInput[] = [
   { case: 'a linear interval of 3 days', build: api({ deployment: Deployment.linear({ percent: 10, interval: Duration.days(3) }) }), prop: 'deployment.interval', value: '3 days', fix: /from 1 to 2880/ },
   // database and proxy
   { case: 'engine and existingDatabase together', build: api(stack => ({ engine: SqlEngine.postgres(), existingDatabase: existingInstance(stack, {}) })), prop: 'engine', value: '"set together with existingDatabase"', fix: /Give either `engine` .* or `existingDatabase` .*, not both/ },
-  { case: 'a borrow timeout over an hour', build: api({ proxy: { borrowTimeout: Duration.seconds(3601) } }), prop: 'proxy.borrowTimeout', value: '1 hour 1 second', fix: /from 1 to 3600 \(1 hour\)/ },
+  { case: 'a borrow timeout over 300 s', build: api({ proxy: { borrowTimeout: Duration.seconds(301) } }), prop: 'proxy.borrowTimeout', value: '5 minutes 1 second', fix: /from 1 to 300 \(5 minutes\)/ },
+  { case: 'a borrow timeout of 0 (no limit)', build: api({ proxy: { borrowTimeout: Duration.seconds(0) } }), prop: 'proxy.borrowTimeout', value: '0 seconds', fix: /from 1 to 300.*past any function's timeout/ },
   { case: 'a borrow timeout in milliseconds', build: api({ proxy: { borrowTimeout: Duration.millis(1500) } }), prop: 'proxy.borrowTimeout', value: '1 second 500 millis', fix: /whole number of seconds/ },
   { case: 'an idle client timeout over 8 hours', build: api({ proxy: { idleClientTimeout: Duration.hours(9) } }), prop: 'proxy.idleClientTimeout', value: '9 hours', fix: /from 1 to 28800 \(8 hours\)/ },
   { case: 'a proxy pool of 0%', build: api({ proxy: { maxConnectionsPercent: 0 } }), prop: 'proxy.maxConnectionsPercent', value: '0', fix: /from 1 to 100%/ },

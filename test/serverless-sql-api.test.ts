@@ -1,13 +1,14 @@
-import { Duration } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { ApiHandler, DatabaseAccess, FrontDoor, SqlEngine } from '../src';
-import { existingCluster, existingInstance, importedVpc, logicalIdOf, resourcesOf, synth } from './util';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ApiHandler, DatabaseAccess, FrontDoor, PipeSource, ServerlessSqlApi, SqlEngine } from '../src';
+import { existingCluster, existingInstance, importedVpc, logicalIdOf, newStack, nodeHandler, refereed, resourcesOf, synth } from './util';
 
 const SG = 'AWS::EC2::SecurityGroup';
 const sgId = (template: any, description: RegExp) =>
@@ -135,12 +136,14 @@ describe('proxy', () => {
       Auth: Match.absent(),
     });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
-      ConnectionPoolConfigurationInfo: { ConnectionBorrowTimeout: 120, MaxConnectionsPercent: 100, MaxIdleConnectionsPercent: 50 },
+      // one second under the function's default 10 s timeout
+      ConnectionPoolConfigurationInfo: { ConnectionBorrowTimeout: 9, MaxConnectionsPercent: 100, MaxIdleConnectionsPercent: 50 },
     });
   });
 
   test('pool settings pass through', () => {
-    const { template } = synth({
+    const { template, annotations } = synth({
+      timeout: Duration.seconds(30),
       proxy: {
         borrowTimeout: Duration.seconds(30),
         maxConnectionsPercent: 60,
@@ -156,6 +159,7 @@ describe('proxy', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SQL_PROXY_IDLE_TIMEOUT: '300' }) },
     });
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('borrowTimeout'))).toEqual([]);
   });
 
   test('maxIdleConnectionsPercent defaults to half of maxConnectionsPercent', () => {
@@ -165,11 +169,28 @@ describe('proxy', () => {
     });
   });
 
-  test('a borrow timeout of 0 means no limit and is accepted', () => {
-    const { template } = synth({ proxy: { borrowTimeout: Duration.seconds(0) } });
+  test('the default borrow timeout follows the shortest function timeout, at most 120 s', () => {
+    const borrowTimeout = (build: (stack: Stack) => void) => {
+      const stack = newStack();
+      build(stack);
+      const [, group] = resourcesOf(refereed(Template.fromStack(stack)), 'AWS::RDS::DBProxyTargetGroup')[0];
+      return group.Properties.ConnectionPoolConfigurationInfo.ConnectionBorrowTimeout;
+    };
+    expect(borrowTimeout(stack => {
+      const api = new ServerlessSqlApi(stack, 'Api', { handler: nodeHandler(), timeout: Duration.seconds(40) });
+      api.addWorker('Worker', { handler: nodeHandler(), source: PipeSource.sqs(new sqs.Queue(stack, 'Q', { deadLetterQueue: { queue: new sqs.Queue(stack, 'Dlq'), maxReceiveCount: 5 } })), timeout: Duration.seconds(25) });
+    })).toBe(24);
+    expect(borrowTimeout(stack => new ServerlessSqlApi(stack, 'Api', { handler: nodeHandler(), timeout: Duration.minutes(15) }))).toBe(120);
+    expect(borrowTimeout(stack => new ServerlessSqlApi(stack, 'Api', { handler: nodeHandler(), timeout: Duration.seconds(1) }))).toBe(1);
+  });
+
+  test('a borrow timeout longer than every function\'s timeout draws a warning with both figures', () => {
+    const { template, annotations } = synth({ timeout: Duration.seconds(20), proxy: { borrowTimeout: Duration.seconds(120) } });
     template.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
-      ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 0 }),
+      ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 120 }),
     });
+    const warnings = annotations.findWarning('/Stack/Api/Database', Match.stringLikeRegexp('borrowTimeout is 120 s.*longest timeout.* is 20 s'));
+    expect(warnings).toHaveLength(1);
   });
 
 });
