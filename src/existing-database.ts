@@ -1,8 +1,9 @@
-import { Token } from 'aws-cdk-lib';
+import { IResource, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { checkEndpointRegion, checkSameEnvironment } from './private/environment';
 import { ConfigurationError } from './private/validation';
 import { BoundDatabase, SqlEngineFamily } from './sql-engine';
 
@@ -70,7 +71,7 @@ class ExistingInstance extends ExistingDatabase {
 
   public _bind(scope: Construct): BoundDatabase {
     const { instance } = this.options;
-    return bind(scope, 'existingDatabase.instance', {
+    return bind(scope, 'existingDatabase.instance', this.adminSecret, instance, {
       engine: instance.engine,
       resourceId: instance.instanceResourceId,
       resourceIdAttribute: 'instanceResourceId',
@@ -89,7 +90,7 @@ class ExistingCluster extends ExistingDatabase {
 
   public _bind(scope: Construct): BoundDatabase {
     const { cluster } = this.options;
-    return bind(scope, 'existingDatabase.cluster', {
+    return bind(scope, 'existingDatabase.cluster', this.adminSecret, cluster, {
       engine: cluster.engine,
       resourceId: attempt(() => cluster.clusterResourceIdentifier),
       resourceIdAttribute: 'clusterResourceIdentifier',
@@ -119,16 +120,20 @@ interface ImportedParts {
 }
 
 /** Checks that an imported database carries what the proxy and the bootstrap need, and binds it. */
-function bind(scope: Construct, prop: string, parts: ImportedParts): BoundDatabase {
+function bind(scope: Construct, prop: string, adminSecret: secretsmanager.ISecret, database: IResource, parts: ImportedParts): BoundDatabase {
+  checkSameEnvironment(scope, prop, database, 'account and region');
+  checkSameEnvironment(scope, 'existingDatabase.adminSecret', adminSecret, 'account and region');
   const family = familyOf(scope, prop, parts.engine);
   if (!parts.resourceId) {
     throw new ConfigurationError(scope, `${prop}.${parts.resourceIdAttribute}`, parts.resourceId,
       `Import the database with \`${parts.resourceIdAttribute}\` (${parts.resourceIdHint}): rds-db:connect grants name it.`);
   }
+  const endpoint = parts.endpoint();
+  checkEndpointRegion(scope, `${prop}.endpoint`, endpoint);
   return {
     family,
     port: portOf(scope, prop, parts.connections),
-    endpoint: parts.endpoint(),
+    endpoint,
     connections: parts.connections,
     proxyTarget: parts.proxyTarget(),
     resourceId: parts.resourceId,

@@ -9,6 +9,7 @@ import { ExistingDatabase } from './existing-database';
 import { Migrations } from './migrations';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
+import { checkAvailabilityZones, checkSameEnvironment } from './private/environment';
 import { allowLogsToUse } from './private/log-group';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, proxyName, validateDatabaseName, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
@@ -277,6 +278,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
 
     this.vpc = props.vpc;
     this.vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    checkSameEnvironment(this, 'vpc', this.vpc, 'region');
+    if (!(this.vpc instanceof ec2.Vpc)) checkAvailabilityZones(this, 'vpc.availabilityZones', this.vpc.availabilityZones);
+    if (props.encryptionKey) checkSameEnvironment(this, 'encryptionKey', props.encryptionKey, 'region');
     validateSubnets(this, 'vpcSubnets', this.vpc, this.vpcSubnets);
 
     this.encryptionKey = props.encryptionKey ?? this.createKey();

@@ -6,19 +6,22 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CfnParameter, Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  ApiHandler, ColdStart, DatabaseAccess, Deployment, FrontDoor, Migrations, PipeFilter, PipeSource,
+  ApiHandler, ColdStart, DatabaseAccess, Deployment, ExistingDatabase, FrontDoor, Migrations, PipeFilter, PipeSource,
   ServerlessSqlApi, ServerlessSqlApiProps, SqlEngine, SqlWorkerOptions, StreamStartingPosition,
 } from '../src';
 import { existingCluster, existingInstance, HANDLER_ENTRY, importedVpc, newStack } from './util';
@@ -47,6 +50,9 @@ const migrationsDir = (files: Record<string, string>) => {
   for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
   return dir;
 };
+/** A second stack of the same app, in another account or Region. */
+const otherStack = (stack: Stack, env: { account?: string; region?: string }) =>
+  new Stack(stack.node.root as App, 'Other', { env: { account: stack.account, region: stack.region, ...env } });
 const param = (stack: Stack, id: string) => Token.asNumber(new CfnParameter(stack, id, { type: 'Number' }));
 const hourly = appscaling.Schedule.rate(Duration.hours(1));
 
@@ -178,6 +184,31 @@ const CATALOGUE: BadInput[] = [
   { case: 'a README among the migrations', build: api(() => ({ migrations: Migrations.fromDirectory(migrationsDir({ '001_a.sql': 'x', 'README.md': 'x' })) })), prop: 'migrations', value: 'README.md"', fix: /holds only NNN_description.sql files .*; move other files out/ },
   { case: 'two migrations with one number', build: api(() => ({ migrations: Migrations.fromDirectory(migrationsDir({ '001_a.sql': 'x', '1_b.sql': 'y' })) })), prop: 'migrations', value: '"001_a.sql and 1_b.sql"', fix: /Both are number 1; give each migration its own number/ },
   // tokens where a number is required
+  { case: 'a VPC of a stack in another Region', build: api(stack => ({ vpc: new ec2.Vpc(otherStack(stack, { region: 'us-east-1' }), 'Vpc') })), prop: 'vpc', value: '"Other/Vpc in us-east-1"', fix: /This stack deploys to eu-west-1, .* must be in the same Region/ },
+  { case: 'an imported VPC with zones of another Region', build: api(stack => ({ vpc: importedVpc(stack, { availabilityZones: ['us-east-1a', 'us-east-1b'] }) })), prop: 'vpc.availabilityZones', value: '"us-east-1a, us-east-1b"', fix: /not in eu-west-1, where this stack deploys/ },
+  { case: 'an existing instance of another account', build: api(stack => ({ existingDatabase: existingInstance(otherStack(stack, { account: '222222222222' })) })), prop: 'existingDatabase.instance', value: '"Other/Db in account 222222222222"', fix: /deploy this API in a stack of account 222222222222/ },
+  { case: 'an existing cluster of another Region', build: api(stack => ({ existingDatabase: existingCluster(otherStack(stack, { region: 'us-east-1' })) })), prop: 'existingDatabase.cluster', value: '"Other/Db in us-east-1"', fix: /deploy this API in a stack of us-east-1/ },
+  { case: 'an existing instance whose endpoint names another Region', build: api(stack => ({ existingDatabase: existingInstance(stack, { instanceEndpointAddress: 'db.c9akciq32.us-east-1.rds.amazonaws.com' }) })), prop: 'existingDatabase.instance.endpoint', value: '"db.c9akciq32.us-east-1.rds.amazonaws.com"', fix: /The endpoint is in us-east-1 but this stack deploys to eu-west-1/ },
+  {
+    case: 'an admin secret of another Region',
+    build: api(stack => ({
+      existingDatabase: ExistingDatabase.instance({
+        instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+          instanceIdentifier: 'db',
+          instanceEndpointAddress: 'db.example',
+          port: 5432,
+          securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-db')],
+          engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_6 }),
+          instanceResourceId: 'db-X',
+        }),
+        adminSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Secret', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:admin-AbCdEf'),
+      }),
+    })),
+    prop: 'existingDatabase.adminSecret',
+    value: '"Stack/Secret in us-east-1"',
+    fix: /must be in the same Region/,
+  },
+  { case: 'a key of another Region', build: api(stack => ({ encryptionKey: kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab') })), prop: 'encryptionKey', value: '"Stack/Key in us-east-1"', fix: /must be in the same Region/ },
   { case: 'an existing database whose port is a token', build: api(stack => ({ existingDatabase: existingInstance(stack, { port: param(stack, 'Port') }) })), prop: 'existingDatabase.instance.port', value: '"an unresolved token"', fix: /Import the database with its port as a number/ },
   { case: 'a number of Aurora readers that is a token', build: api(stack => ({ engine: SqlEngine.auroraPostgres({ readers: param(stack, 'Readers') }) })), prop: 'engine.readers', value: '"an unresolved token"', fix: /Give engine.readers as a number, not a token: it decides how many instances are created/ },
   { case: 'an Aurora capacity that is a token', build: api(stack => ({ engine: SqlEngine.auroraPostgres({ minCapacity: param(stack, 'Min') }) })), prop: 'engine.minCapacity', value: '"an unresolved token"', fix: /Give engine.minCapacity as a number, not a token: aws-cdk-lib checks the capacity range/ },
@@ -281,6 +312,20 @@ describe('unresolved tokens are never validated as if they were concrete', () =>
     worker(s => ({
       source: PipeSource.sqs(queueWithDlq(s), { batchSize: param(s, 'Batch'), maxBatchingWindow: Duration.seconds(param(s, 'Window')) }),
     }))(stack);
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
+});
+
+describe('resources of other stacks', () => {
+  test('a VPC of another stack in the same account and Region is accepted', () => {
+    const stack = newStack();
+    api({ vpc: new ec2.Vpc(otherStack(stack, {}), 'Vpc', { subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] }) })(stack);
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
+
+  test('an environment-agnostic stack checks nothing it cannot know', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    api({ vpc: importedVpc(stack, { availabilityZones: ['us-east-1a', 'us-east-1b'] }), existingDatabase: existingInstance(stack, { instanceEndpointAddress: 'db.c9akciq32.us-east-1.rds.amazonaws.com' }) })(stack);
     expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
