@@ -1,10 +1,12 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeInlinePolicies, managedPolicyFinding, rule } from './private/compliance';
+import { confinedServicePrincipal } from './private/service-principal';
 import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /** Options shared by the gradual deployments. */
@@ -139,7 +141,18 @@ class Gradual extends Deployment {
     const trafficRouting = this.kind === 'canary'
       ? new codedeploy.TimeBasedCanaryTrafficRouting({ interval, percentage: percent })
       : new codedeploy.TimeBasedLinearTrafficRouting({ interval, percentage: percent });
-    const group = new codedeploy.LambdaDeploymentGroup(scope, 'Deployment', {
+    // https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html: CodeDeploy assumes the
+    // role for a deployment group of this account, arn:…:deploymentgroup:APPLICATION/GROUP
+    let group: codedeploy.LambdaDeploymentGroup | undefined = undefined;
+    const applicationName = Lazy.string({ produce: () => group!.application.applicationName });
+    const role = new iam.Role(scope, 'DeploymentRole', {
+      assumedBy: confinedServicePrincipal(scope, 'codedeploy.amazonaws.com', {
+        service: 'codedeploy', resource: 'deploymentgroup', resourceName: `${applicationName}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+      description: `CodeDeploy: shifts the traffic of ${target.alias.node.path} between versions`,
+    });
+    group = new codedeploy.LambdaDeploymentGroup(scope, 'Deployment', {
+      role,
       alias: target.alias,
       deploymentConfig: new codedeploy.LambdaDeploymentConfig(scope, 'DeploymentConfig', { trafficRouting }),
       alarms,

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -12,6 +12,7 @@ import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
+import { confinedServicePrincipal } from './private/service-principal';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
@@ -107,8 +108,15 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     this.database = new SqlDatabase(this, 'Database', { ...props, vpc: this.vpc });
     this.proxy = this.database.proxy;
     if (createdVpc && (props.vpcFlowLogs ?? true)) {
+      // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html: the flow logs service assumes the
+      // role for a flow log of this account, arn:…:ec2:REGION:ACCOUNT:vpc-flow-log/ID
+      const flowLogRole = new iam.Role(createdVpc, 'FlowLogRole', {
+        assumedBy: confinedServicePrincipal(this, 'vpc-flow-logs.amazonaws.com',
+          { service: 'ec2', resource: 'vpc-flow-log', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+        description: `VPC flow logs of ${createdVpc.node.path} to CloudWatch Logs`,
+      });
       const flowLog = createdVpc.addFlowLog('FlowLog', {
-        destination: ec2.FlowLogDestination.toCloudWatchLogs(encryptedLogGroup(createdVpc, 'FlowLogs', this.database.encryptionKey)),
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(encryptedLogGroup(createdVpc, 'FlowLogs', this.database.encryptionKey), flowLogRole),
         trafficType: ec2.FlowLogTrafficType.ALL,
       });
       acknowledgeInlinePolicies(flowLog.iamRole!);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, managedPolicyFinding, rule } from './private/compliance';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
+import { confinedServicePrincipal } from './private/service-principal';
 import { checkConcrete, checkInteger, checkRange, ConfigurationError } from './private/validation';
 
 /**
@@ -294,7 +295,10 @@ function monitoringInterval(scope: Construct, options: EngineOptions): Duration 
 function monitoringRole(scope: Construct, interval: Duration | undefined): iam.Role | undefined {
   if (interval === undefined) return undefined;
   const role = new iam.Role(scope, 'MonitoringRole', {
-    assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html#USER_Monitoring.OS.confused-deputy:
+    // the source is the monitored DB instance (Aurora's are instances too)
+    assumedBy: confinedServicePrincipal(scope, 'monitoring.rds.amazonaws.com',
+      { service: 'rds', resource: 'db', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
     managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
     description: `RDS Enhanced Monitoring of ${scope.node.path}`,
   });

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ApiHandler, DatabaseAccess, FrontDoor, PipeSource, ServerlessSqlApi, SqlEngine } from '../src';
+import { ApiHandler, DatabaseAccess, Deployment, FrontDoor, PipeSource, ServerlessSqlApi, SqlEngine } from '../src';
 import { existingCluster, existingInstance, importedVpc, logicalIdOf, newStack, nodeHandler, refereed, resourcesOf, synth } from './util';
 
 const SG = 'AWS::EC2::SecurityGroup';
@@ -196,6 +196,35 @@ describe('proxy', () => {
 });
 
 describe('IAM', () => {
+  test('service roles whose services document it trust only this account\'s resources (confused deputy)', () => {
+    const { template } = synth({
+      engine: SqlEngine.postgres({ monitoringInterval: Duration.seconds(30) }),
+      deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }),
+    });
+    const trust = (service: string) => resourcesOf(template, 'AWS::IAM::Role')
+      .map(([, role]) => role.Properties.AssumeRolePolicyDocument.Statement)
+      .flat()
+      .filter((statement: any) => statement.Principal?.Service === service);
+    const arn = (service: string, resource: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:eu-west-1:111111111111:${resource}`]],
+    });
+    expect(trust('monitoring.rds.amazonaws.com')).toEqual([expect.objectContaining({
+      Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' }, ArnLike: { 'aws:SourceArn': arn('rds', 'db:*') } },
+    })]);
+    expect(trust('vpc-flow-logs.amazonaws.com')).toEqual([expect.objectContaining({
+      Condition: { StringEquals: { 'aws:SourceAccount': '111111111111' }, ArnLike: { 'aws:SourceArn': arn('ec2', 'vpc-flow-log/*') } },
+    })]);
+    const [codeDeploy] = trust('codedeploy.amazonaws.com');
+    expect(codeDeploy.Condition.StringEquals).toEqual({ 'aws:SourceAccount': '111111111111' });
+    // deploymentgroup:APPLICATION/* with the application the deployment group belongs to
+    const applicationId = logicalIdOf(template, 'AWS::CodeDeploy::Application');
+    expect(JSON.stringify(codeDeploy.Condition.ArnLike['aws:SourceArn'])).toContain(`:codedeploy:eu-west-1:111111111111:deploymentgroup:",{"Ref":"${applicationId}"},"/*"`);
+    const [, group] = resourcesOf(template, 'AWS::CodeDeploy::DeploymentGroup')[0];
+    expect(group.Properties.ApplicationName).toEqual({ Ref: applicationId });
+    const roleId = group.Properties.ServiceRoleArn['Fn::GetAtt'][0];
+    expect(template.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('codedeploy.amazonaws.com');
+  });
+
   test('the function may connect only as app_user through this proxy', () => {
     const { template } = synth();
     const proxyId = logicalIdOf(template, 'AWS::RDS::DBProxy');
