@@ -386,8 +386,12 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         description: 'Admin secret rotation: the database port, and HTTPS to the Secrets Manager endpoint',
         allowAllOutbound: false,
       });
-      rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager endpoint');
-      bootstrap.secretsEndpoint?.connections.allowDefaultPortFrom(rotationSecurityGroup, 'Admin secret rotation to Secrets Manager');
+      if (bootstrap.secretsEndpoint) {
+        // ingress on the endpoint's group, and the only HTTPS egress of the rotation function
+        bootstrap.secretsEndpoint.connections.allowDefaultPortFrom(rotationSecurityGroup, 'Admin secret rotation to Secrets Manager');
+      } else {
+        rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager endpoint of the VPC');
+      }
       // what addRotationSingleUser() does, but with the database's port as a number in the security group rule
       new secretsmanager.SecretRotation(this, 'AdminSecretRotation', {
         application: created.rotationApplication,

@@ -81,9 +81,29 @@ describe('database bootstrap', () => {
     });
   });
 
-  test('no endpoints when the VPC already provides them', () => {
+  test('no endpoints when the VPC already provides them: HTTPS to them, wherever they are, and no prefix-list lookup', () => {
     const { template } = synth({ bootstrapEndpoints: false });
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    template.resourceCountIs('Custom::AWS', 0);
+    for (const description of [/^Database bootstrap/, /^Admin secret rotation/]) {
+      const group = logicalIdOf(template, 'AWS::EC2::SecurityGroup', r => description.test(r.Properties.GroupDescription));
+      expect(template.toJSON().Resources[group].Properties.SecurityGroupEgress).toEqual([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 }),
+      ]);
+    }
+  });
+
+  test('the S3 prefix list is looked up in the stack\'s Region, by a function that reads nothing else', () => {
+    const { template } = synth();
+    const [, lookup] = resourcesOf(template, 'Custom::AWS')[0];
+    const create = JSON.parse(lookup.Properties.Create);
+    expect(create).toMatchObject({
+      service: 'EC2',
+      action: 'describeManagedPrefixLists',
+      parameters: { Filters: [{ Name: 'prefix-list-name', Values: ['com.amazonaws.eu-west-1.s3'] }] },
+    });
+    const policy = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.includes('S3PrefixList'))![1];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'ec2:DescribeManagedPrefixLists', Effect: 'Allow', Resource: '*' }]);
   });
 
   test('the admin secret rotates every 30 days, from the isolated subnets through the Secrets Manager endpoint', () => {

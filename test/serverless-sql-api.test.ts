@@ -64,12 +64,32 @@ describe('network', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(bootstrapSg), FromPort: dbPort, ToPort: dbPort,
     });
-    expect(template.toJSON().Resources[bootstrapSg].Properties.SecurityGroupEgress).toEqual([
-      { CidrIp: '0.0.0.0/0', Description: 'HTTPS to the Secrets Manager and S3 endpoints', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
-    ]);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       GroupId: groupIdOf(dbSg), SourceSecurityGroupId: groupIdOf(rotationSg), FromPort: dbPort, ToPort: dbPort,
     });
+    // the functions that hold the admin secret reach nothing but the database, the Secrets Manager endpoint and (the
+    // bootstrap, to answer CloudFormation) S3 through the gateway endpoint's prefix list: no CIDR at all
+    const endpointSg = sgId(template, /Bootstrap\/SecretsManagerEndpoint/);
+    const prefixList = { 'Fn::GetAtt': [logicalIdOf(template, 'Custom::AWS'), 'PrefixLists.0.PrefixListId'] };
+    const allEgress = resourcesOf(template, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => r.Properties);
+    const egressOf = (source: string) => allEgress.filter(r => r.GroupId['Fn::GetAtt'][0] === source)
+      .map(r => [r.DestinationSecurityGroupId?.['Fn::GetAtt'][0] ?? r.DestinationPrefixListId, r.CidrIp, r.FromPort, r.ToPort]);
+    expect(egressOf(bootstrapSg)).toEqual(expect.arrayContaining([
+      [dbSg, undefined, dbPort, dbPort], [endpointSg, undefined, 443, 443], [prefixList, undefined, 443, 443],
+    ]));
+    expect(egressOf(bootstrapSg)).toHaveLength(3);
+    expect(egressOf(rotationSg)).toEqual(expect.arrayContaining([[dbSg, undefined, dbPort, dbPort], [endpointSg, undefined, 443, 443]]));
+    expect(egressOf(rotationSg)).toHaveLength(2);
+    // no inline rule either (CloudFormation drops the default allow-all rule once a rule resource exists)
+    for (const id of [bootstrapSg, rotationSg]) expect(template.toJSON().Resources[id].Properties.SecurityGroupEgress).toBeUndefined();
+    // the gateway endpoint lets through only the answer to CloudFormation
+    const [, s3] = resourcesOf(template, 'AWS::EC2::VPCEndpoint').find(([, r]) => r.Properties.VpcEndpointType === 'Gateway')!;
+    expect(s3.Properties.PolicyDocument.Statement).toEqual([{
+      Action: 's3:PutObject',
+      Effect: 'Allow',
+      Principal: { AWS: '*' },
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::cloudformation-custom-resource-response-euwest1/*']] },
+    }]);
     // no group allows outbound traffic anywhere else
     for (const id of [fnSg, proxySg, dbSg]) {
       const props = template.toJSON().Resources[id].Properties;

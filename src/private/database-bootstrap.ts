@@ -1,14 +1,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CustomResource, Duration, Lazy } from 'aws-cdk-lib';
+import { Aws, CustomResource, Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { DATABASE_BOOTSTRAP_ASSET } from './assets';
-import { acknowledge, rule } from './compliance';
+import { acknowledge, managedPolicyFinding, rule } from './compliance';
 import { vpcExecutionRole } from './execution-role';
 import { encryptedLogGroup } from './log-group';
 import { ConfigurationError } from './validation';
@@ -50,10 +52,11 @@ export class DatabaseBootstrap extends Construct {
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'Database bootstrap: the database port, and HTTPS to the VPC endpoints (the subnets have no internet route)',
+      description: props.createEndpoints
+        ? 'Database bootstrap: the database port, the Secrets Manager endpoint and S3 through its gateway endpoint, nothing else'
+        : 'Database bootstrap: the database port, and HTTPS to the Secrets Manager and S3 endpoints the VPC provides',
       allowAllOutbound: false,
     });
-    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and S3 endpoints');
     props.databaseConnections.allowDefaultPortFrom(securityGroup, 'Deploy-time bootstrap as the admin');
 
     const dependencies: Construct[] = [securityGroup, ...props.databaseConnections.securityGroups];
@@ -78,7 +81,19 @@ export class DatabaseBootstrap extends Construct {
         service: ec2.GatewayVpcEndpointAwsService.S3,
         subnets: [props.vpcSubnets],
       });
+      // The bootstrap's only S3 request is the answer to CloudFormation, a PUT to a presigned URL of the Region's
+      // cloudformation-custom-resource-response-REGION bucket, REGION written without dashes
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-vpce-bucketnames.html)
+      s3Endpoint.addToPolicy(new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [`arn:${Aws.PARTITION}:s3:::cloudformation-custom-resource-response-${regionWithoutDashes(this)}/*`],
+      }));
+      securityGroup.addEgressRule(ec2.Peer.prefixList(s3PrefixListId(this, props.encryptionKey)), ec2.Port.tcp(443),
+        'HTTPS to S3 through the gateway endpoint: the answer to CloudFormation');
       dependencies.push(secretsEndpoint, s3Endpoint);
+    } else {
+      securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the Secrets Manager and S3 endpoints of the VPC');
     }
 
     const logGroup = encryptedLogGroup(this, 'LogGroup', props.encryptionKey);
@@ -120,6 +135,57 @@ export class DatabaseBootstrap extends Construct {
     for (const dependency of dependencies) this.resource.node.addDependency(dependency);
     this.resource.node.addDependency(this.function);
   }
+}
+
+function regionWithoutDashes(scope: Construct): string {
+  const region = Stack.of(scope).region;
+  return Token.isUnresolved(region) ? Fn.join('', Fn.split('-', region)) : region.replace(/-/g, '');
+}
+
+/**
+ * The id of the Region's S3 prefix list (`com.amazonaws.REGION.s3`), which a security group rule needs to reach the
+ * S3 gateway endpoint and which CloudFormation exposes on no resource: read once per stack with
+ * DescribeManagedPrefixLists, by aws-cdk-lib's AwsCustomResource (a function outside the VPC that holds no secret).
+ */
+function s3PrefixListId(scope: Construct, encryptionKey: kms.IKey): string {
+  const serviceName = `com.amazonaws.${Stack.of(scope).region}.s3`;
+  const call: cr.AwsSdkCall = {
+    service: 'EC2',
+    action: 'describeManagedPrefixLists',
+    parameters: { Filters: [{ Name: 'prefix-list-name', Values: [serviceName] }] },
+    physicalResourceId: cr.PhysicalResourceId.fromResponse('PrefixLists.0.PrefixListId'),
+    outputPaths: ['PrefixLists.0.PrefixListId'],
+  };
+  const lookup = new cr.AwsCustomResource(scope, 'S3PrefixList', {
+    onCreate: call,
+    onUpdate: call,
+    policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({
+      // DescribeManagedPrefixLists has no resource-level permissions
+      actions: ['ec2:DescribeManagedPrefixLists'],
+      resources: ['*'],
+    })]),
+    installLatestAwsSdk: false,
+    logGroup: encryptedLogGroup(scope, 'S3PrefixListLogGroup', encryptionKey),
+    memorySize: 256,
+    timeout: Duration.minutes(2),
+  });
+  acknowledge(lookup, [...rule('IAM5[Resource::*]', 'awsSolutions'), ...rule('IAMNoInlinePolicy', 'hipaa', 'nist')],
+    'ec2:DescribeManagedPrefixLists has no resource-level permissions, so its resource is "*"; it is the only action of '
+    + 'this inline policy, which belongs to the lookup function alone and reads the id of an AWS-managed, public prefix list.');
+  // aws-cdk-lib keeps one function for every AwsCustomResource of a stack, at the stack's root
+  const provider = Stack.of(scope).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+  if (provider) {
+    acknowledge(provider, [
+      ...rule('L1', 'awsSolutions'), ...rule('LambdaLatestVersion', 'serverless'),
+      ...managedPolicyFinding('service-role/AWSLambdaBasicExecutionRole'),
+      ...rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'), ...rule('LambdaTracing', 'serverless'),
+      ...rule('LambdaConcurrency', 'hipaa', 'nist'), ...rule('LambdaInsideVPC', 'hipaa', 'nist'),
+    ], 'aws-cdk-lib\'s AwsCustomResource function, which chooses its runtime and role and runs only when CloudFormation '
+      + 'creates or updates the stack, to read the public id of the Region\'s S3 prefix list: it holds no secret and no data, '
+      + 'a failure fails that deployment (so there is no event to keep, trace or throttle), and it runs outside the VPC '
+      + 'because the isolated subnets have no route to the EC2 API.');
+  }
+  return lookup.getResponseField('PrefixLists.0.PrefixListId');
 }
 
 /** The function's code: the bundled handler, with the migrations next to it. */

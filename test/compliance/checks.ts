@@ -167,7 +167,7 @@ export interface GuardException {
 
 /** The documented exceptions; the README's table holds the same controls, with why each is accepted. */
 export const GUARD_EXCEPTIONS: readonly GuardException[] = [
-  { control: 'CT.LAMBDA.PR.3', rule: 'lambda_inside_vpc_check', resources: /^CustomVpcRestrictDefaultSGCustomResourceProviderHandler/ },
+  { control: 'CT.LAMBDA.PR.3', rule: 'lambda_inside_vpc_check', resources: /^(CustomVpcRestrictDefaultSGCustomResourceProviderHandler|AWS679f53fac002430cb0da5b7982bd2287)/ },
   { control: 'CT.LAMBDA.PR.2', rule: 'lambda_function_public_access_prohibited_check', resources: /HttpApiDefaultRouteIntegrationPermission|Aliasinvokefunction/ },
   { control: 'CT.LAMBDA.PR.5', rule: 'lambda_function_url_auth_check', resources: /AliasFunctionUrl/ },
   { control: 'CT.APIGATEWAY.PR.5', rule: 'api_gw_v2_authorization_type_configured_check', resources: /HttpApiDefaultRoute[0-9A-F]{8}$/ },
