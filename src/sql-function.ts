@@ -242,6 +242,12 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       },
     });
     executionRole.configureTracing(this.function);
+    if (coldStart._snapStart()) {
+      // aws-cdk-lib warns on every SnapStart function in case no version is published; this one is served only through
+      // the alias on its current version, which publishes one for every change
+      Annotations.of(this.function).acknowledgeWarning('@aws-cdk/aws-lambda:snapStartRequirePublish',
+        'The alias serves the function\'s current version, published for every change of code or configuration.');
+    }
     acknowledge(this.function, rule('LambdaDLQ', 'serverless', 'hipaa', 'nist'),
       'Failed asynchronous invocations go to the on-failure destination configured on the alias (by default an '
       + 'encrypted SQS queue kept 14 days), which keeps each event with its error; a DeadLetterConfig on the function '
