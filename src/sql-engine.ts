@@ -78,9 +78,12 @@ export interface InstanceEngineOptions extends EngineOptions {
 /** Options for `SqlEngine.postgres()`. */
 export interface PostgresEngineOptions extends InstanceEngineOptions {
   /**
-   * The PostgreSQL version.
+   * The PostgreSQL version. A version with its minor part (`rds.PostgresEngineVersion.VER_17_7`) pins that minor:
+   * once RDS retires it, new deployments of the stack fail until the version is raised.
    *
-   * @default rds.PostgresEngineVersion.VER_17_7
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.DBVersions.html
+   * @default - major version 17 only (`EngineVersion: "17"`): RDS creates the instance on a recent 17.x release and
+   * its automatic minor upgrades keep it current, so the template never names a retired minor nor asks for a downgrade
    */
   readonly version?: rds.PostgresEngineVersion;
 }
@@ -88,12 +91,23 @@ export interface PostgresEngineOptions extends InstanceEngineOptions {
 /** Options for `SqlEngine.mysql()`. */
 export interface MysqlEngineOptions extends InstanceEngineOptions {
   /**
-   * The MySQL version.
+   * The MySQL version. A version with its minor part (`rds.MysqlEngineVersion.VER_8_4_7`) pins that minor: once RDS
+   * retires it, new deployments of the stack fail until the version is raised.
    *
-   * @default rds.MysqlEngineVersion.VER_8_4_7
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MySQL.Concepts.VersionMgmt.html
+   * @default - major version 8.4 only (`EngineVersion: "8.4"`): RDS creates the instance on a recent 8.4.x release
+   * and its automatic minor upgrades keep it current
    */
   readonly version?: rds.MysqlEngineVersion;
 }
+
+/**
+ * The default RDS versions, major only: "If a major version is specified but a minor version is not, Amazon RDS
+ * defaults to a recent release of the major version you have specified" (the RDS user guide's version pages for
+ * PostgreSQL and MySQL, linked on the `version` options).
+ */
+const POSTGRES_MAJOR_VERSION = rds.PostgresEngineVersion.of('17', '17');
+const MYSQL_MAJOR_VERSION = rds.MysqlEngineVersion.of('8.4', '8.4');
 
 /** Capacity settings shared by the Aurora Serverless v2 engines. */
 export interface AuroraServerlessOptions extends EngineOptions {
@@ -126,7 +140,9 @@ export interface AuroraServerlessOptions extends EngineOptions {
 /** Options for `SqlEngine.auroraPostgres()`. */
 export interface AuroraPostgresEngineOptions extends AuroraServerlessOptions {
   /**
-   * The Aurora PostgreSQL version.
+   * The Aurora PostgreSQL version. Aurora documents no major-only form, so this is a full version: when Aurora retires it,
+   * new deployments fail until it is raised (automatic minor upgrades move a running cluster past it, and a later,
+   * lower value would ask for a downgrade, which Aurora refuses: raise it to the cluster's current version or above).
    *
    * @default rds.AuroraPostgresEngineVersion.VER_17_7
    */
@@ -136,7 +152,9 @@ export interface AuroraPostgresEngineOptions extends AuroraServerlessOptions {
 /** Options for `SqlEngine.auroraMysql()`. */
 export interface AuroraMysqlEngineOptions extends AuroraServerlessOptions {
   /**
-   * The Aurora MySQL version.
+   * The Aurora MySQL version. Aurora documents no major-only form, so this is a full version: when Aurora retires it,
+   * new deployments fail until it is raised (automatic minor upgrades move a running cluster past it, and a later,
+   * lower value would ask for a downgrade, which Aurora refuses: raise it to the cluster's current version or above).
    *
    * @default rds.AuroraMysqlEngineVersion.VER_3_10_3
    */
@@ -201,7 +219,7 @@ export abstract class SqlEngine {
   /** RDS for PostgreSQL, a single instance (default engine). */
   public static postgres(options: PostgresEngineOptions = {}): SqlEngine {
     return new InstanceEngine(SqlEngineFamily.POSTGRES, options,
-      rds.DatabaseInstanceEngine.postgres({ version: options.version ?? rds.PostgresEngineVersion.VER_17_7 }),
+      rds.DatabaseInstanceEngine.postgres({ version: options.version ?? POSTGRES_MAJOR_VERSION }),
       ['postgresql', 'upgrade']);
   }
 
@@ -211,7 +229,7 @@ export abstract class SqlEngine {
    */
   public static mysql(options: MysqlEngineOptions = {}): SqlEngine {
     return new InstanceEngine(SqlEngineFamily.MYSQL, options,
-      rds.DatabaseInstanceEngine.mysql({ version: options.version ?? rds.MysqlEngineVersion.VER_8_4_7 }),
+      rds.DatabaseInstanceEngine.mysql({ version: options.version ?? MYSQL_MAJOR_VERSION }),
       ['audit', 'error', 'slowquery']);
   }
 

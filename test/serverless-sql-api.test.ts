@@ -414,6 +414,16 @@ describe('encryption and logs', () => {
 });
 
 describe('database', () => {
+  test.each([
+    ['PostgreSQL', SqlEngine.postgres(), '17', 'postgres17'],
+    ['MySQL', SqlEngine.mysql(), '8.4', 'mysql8.4'],
+    ['a pinned PostgreSQL minor', SqlEngine.postgres({ version: rds.PostgresEngineVersion.VER_17_7 }), '17.7', 'postgres17'],
+  ])('%s: engine version and parameter group family', (_name, engine, version, family) => {
+    const { template } = synth({ engine });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { EngineVersion: version });
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', { Family: family });
+  });
+
   test('RDS for PostgreSQL by default, with every safety setting on', () => {
     const { template } = synth();
     template.hasResource('AWS::RDS::DBInstance', {
@@ -421,7 +431,8 @@ describe('database', () => {
       UpdateReplacePolicy: 'Snapshot',
       Properties: Match.objectLike({
         Engine: 'postgres',
-        EngineVersion: '17.7',
+        // the major version only: RDS picks a recent minor, and minor upgrades never meet a pinned one
+        EngineVersion: '17',
         DBName: 'app',
         DBInstanceClass: 'db.t4g.micro',
         StorageEncrypted: true,
