@@ -50,6 +50,13 @@ export function existingCluster(stack: Stack, attrs: Partial<rds.DatabaseCluster
   });
 }
 
+/**
+ * Construct tests skip asset bundling (aws-cdk-lib's `aws:cdk:bundling-stacks` context, read from CDK_CONTEXT_JSON by
+ * every App): a test about bundling gives its App `{ context: BUNDLE_EVERYTHING }`, which takes precedence.
+ */
+process.env.CDK_CONTEXT_JSON ??= JSON.stringify({ 'aws:cdk:bundling-stacks': [] });
+export const BUNDLE_EVERYTHING = { 'aws:cdk:bundling-stacks': ['**'] };
+
 export const HANDLER_ENTRY = path.join(__dirname, 'fixtures', 'handler.ts');
 
 export function nodeHandler() {
