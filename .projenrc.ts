@@ -62,15 +62,26 @@ project.testTask.spawn(project.addTask('test:runtime', {
 // the tests type-check the example app too, which imports the library by its package name
 project.tsconfigDev.file.addOverride('compilerOptions.paths', { 'cdk-serverless-sql-api': ['../src/index.ts'] });
 
-// Internal Lambda handlers (lambda-src/) are bundled with esbuild into assets/, which the npm package ships.
+// Internal Lambda handlers (lambda-src/) are bundled with esbuild into assets/, which the npm package ships: one
+// bundle per handler and engine family (assets/<handler>-<engine>/index.js), the other engine's driver left out.
+const INTERNAL_HANDLERS = ['pre-traffic-hook', 'database-bootstrap'];
+const DRIVERS: Record<string, string> = { postgres: 'pg', mysql: 'mysql2' };
 const bundleHandlers = project.addTask('bundle:handlers', {
-  description: 'Bundle the internal Lambda handlers into assets/',
+  description: 'Bundle the internal Lambda handlers into assets/, one bundle per engine family',
 });
 bundleHandlers.exec('npm run build --workspace runtime');
-bundleHandlers.exec('esbuild lambda-src/pre-traffic-hook.ts --bundle --minify --platform=node --target=node24 '
-  + '--external:@aws-sdk/* --external:pg-native --outfile=assets/pre-traffic-hook/index.js');
-bundleHandlers.exec('esbuild lambda-src/database-bootstrap.ts --bundle --minify --platform=node --target=node24 '
-  + '--external:@aws-sdk/* --external:pg-native --outfile=assets/database-bootstrap/index.js');
+const assetDirectories: string[] = [];
+for (const handler of INTERNAL_HANDLERS) {
+  for (const [engine, driver] of Object.entries(DRIVERS)) {
+    const otherDrivers = Object.values(DRIVERS).filter(other => other !== driver).map(other => `--external:${other}`);
+    assetDirectories.push(`${handler}-${engine}`);
+    bundleHandlers.exec(`esbuild lambda-src/${handler}.ts --bundle --minify --platform=node --target=node24 `
+      + `--external:@aws-sdk/* --external:pg-native ${otherDrivers.join(' ')} --outfile=assets/${handler}-${engine}/index.js`);
+  }
+}
+// bundles of handlers or layouts that no longer exist would otherwise ship in the package
+const keep = JSON.stringify(assetDirectories);
+bundleHandlers.exec(`node -e 'const fs = require("fs"); for (const d of fs.readdirSync("assets")) if (!${keep}.includes(d)) fs.rmSync("assets/" + d, { recursive: true })'`);
 project.preCompileTask.spawn(bundleHandlers);
 project.testTask.prependSpawn(bundleHandlers);
 project.gitignore.exclude('/assets/');
@@ -84,6 +95,24 @@ project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
 project.addPackageIgnore('/lambda-src/');
+project.addPackageIgnore('!/assets/');
+
+// `npx projen package-all` packs both npm packages into dist/js/ from a fresh clone: the library (compiled, with
+// API.md and every bundled handler) and the runtime package; then checks what each tarball holds.
+const packageJs = project.tasks.tryFind('package:js')!;
+packageJs.prependSpawn(bundleHandlers); // the tarball holds the handlers' current bundles, whatever ran before
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.prependSpawn(project.tasks.tryFind('docgen')!);
+packageAll.prependSpawn(project.compileTask);
+packageAll.exec('npm pack --workspace runtime --pack-destination dist/js');
+packageAll.exec('bash test/consumer/check-packages.sh dist/js');
+
+// the consumer app's files are the README's example as a user pastes it, formatting included
+project.eslint?.addIgnorePattern('test/consumer/app/');
+project.addTask('test:consumer', {
+  description: 'Pack both packages, install them into fresh CDK apps outside the repository and synthesize with the CDK CLI',
+  exec: 'bash test/consumer/run.sh',
+});
 
 project.addTask('compliance:report', {
   description: 'Print the compliance counts of the README\'s security section (--write puts them into README.md)',

@@ -1,8 +1,11 @@
 import * as fs from 'fs';
+import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { localEsbuildAvailable } from './private/esbuild';
 import { ConfigurationError } from './private/validation';
+import { SqlEngineFamily } from './sql-engine';
 
 /** Options for `ApiHandler.nodejs()`. */
 export interface NodejsApiHandlerOptions {
@@ -25,8 +28,13 @@ export interface NodejsApiHandlerOptions {
 
   /**
    * esbuild options, applied over this library's defaults: minified, tree-shaken, source maps on, targeting the
-   * runtime's Node.js version, and nothing external but `pg-native` (the optional native binding of `pg`): the AWS
-   * SDK is bundled only when the handler imports it, at the version the project pins.
+   * runtime's Node.js version. External by default are only `pg-native` (the optional native binding of `pg`) and
+   * the database driver of the other engine (`mysql2` for PostgreSQL, `pg` for MySQL), so a handler bundles with
+   * just its own driver installed and never carries the other one. The AWS SDK is bundled only when the handler
+   * imports it, at the version the project pins. `externalModules` given here are added to these.
+   *
+   * Bundling runs locally with the project's esbuild (`npm install --save-dev esbuild`); synth fails when esbuild
+   * is missing, unless `forceDockerBundling` is set to bundle in a Docker container on purpose.
    *
    * @default - the defaults above
    */
@@ -55,7 +63,15 @@ export interface CodeApiHandlerOptions {
 /** @internal */
 export interface HandlerFunctionProps extends lambda.FunctionOptions {
   readonly architecture: lambda.Architecture;
+  /** The engine family of the database the function talks to: decides which driver it bundles. */
+  readonly engine: SqlEngineFamily;
 }
+
+/** The npm package of each engine's driver, as the runtime package loads it. */
+const DRIVER_PACKAGES: Record<SqlEngineFamily, string> = {
+  [SqlEngineFamily.POSTGRES]: 'pg',
+  [SqlEngineFamily.MYSQL]: 'mysql2',
+};
 
 /**
  * The code that answers requests.
@@ -63,6 +79,7 @@ export interface HandlerFunctionProps extends lambda.FunctionOptions {
 export abstract class ApiHandler {
   /**
    * A Node.js handler bundled locally with esbuild (no Docker): add `esbuild` to the project's dev dependencies.
+   * The bundle holds the driver of the database's engine only.
    */
   public static nodejs(options: NodejsApiHandlerOptions): ApiHandler {
     return new NodejsApiHandler(options);
@@ -91,7 +108,8 @@ class NodejsApiHandler extends ApiHandler {
   }
 
   public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {
-    const { entry } = this.options;
+    const { entry, bundling = {} } = this.options;
+    const { engine, ...functionProps } = props;
     if (this.runtime.family !== lambda.RuntimeFamily.NODEJS) {
       throw new ConfigurationError(scope, 'handler.runtime', this.runtime.name,
         'ApiHandler.nodejs() takes a Node.js runtime; use ApiHandler.fromCode() for other runtimes.');
@@ -105,8 +123,15 @@ class NodejsApiHandler extends ApiHandler {
       throw new ConfigurationError(scope, 'handler.entry', entry,
         `No such file (resolved from ${process.cwd()}); give the path of the handler's .ts or .js file.`);
     }
+    // Without a local esbuild, aws-cdk-lib would quietly bundle in Docker, and fail only where no daemon runs.
+    if (!bundling.forceDockerBundling && Stack.of(scope).bundlingRequired && !localEsbuildAvailable()) {
+      throw new ConfigurationError(scope, 'handler', 'ApiHandler.nodejs() without esbuild',
+        'esbuild is not installed in this project, so aws-cdk-lib would bundle in a Docker container: '
+        + 'npm install --save-dev esbuild (or set bundling: { forceDockerBundling: true } to bundle in Docker on purpose).');
+    }
+    const otherDrivers = Object.entries(DRIVER_PACKAGES).filter(([family]) => family !== engine).map(([, driver]) => driver);
     return new nodejs.NodejsFunction(scope, id, {
-      ...props,
+      ...functionProps,
       entry,
       handler: this.options.handler ?? 'handler',
       runtime: this.runtime,
@@ -116,9 +141,9 @@ class NodejsApiHandler extends ApiHandler {
         minify: true,
         sourceMap: true,
         target: major ? `node${major}` : undefined,
-        externalModules: ['pg-native'],
         mainFields: ['module', 'main'],
-        ...this.options.bundling,
+        ...bundling,
+        externalModules: [...new Set(['pg-native', ...otherDrivers, ...bundling.externalModules ?? []])],
       },
     });
   }
@@ -137,8 +162,9 @@ class CodeApiHandler extends ApiHandler {
       throw new ConfigurationError(scope, 'handler.handler', this.options.handler,
         'Name the handler in the runtime\'s notation, for example "app.handler".');
     }
+    const { engine: _engine, ...functionProps } = props;
     return new lambda.Function(scope, id, {
-      ...props,
+      ...functionProps,
       runtime: this.runtime,
       code: this.options.code,
       handler: this.options.handler,

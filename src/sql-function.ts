@@ -11,7 +11,7 @@ import { ApiHandler } from './api-handler';
 import { AsyncInvokeOptions } from './async-invoke';
 import { ColdStart } from './cold-start';
 import { Deployment } from './deployment';
-import { PRE_TRAFFIC_HOOK_ASSET } from './private/assets';
+import { preTrafficHookAsset } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
 import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
@@ -220,6 +220,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     this.function = props.handler._createFunction(this, 'Function', {
       role: executionRole.role,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      engine: database.engineFamily,
       memorySize: props.memorySize ?? 512,
       timeout,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -279,14 +280,15 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       vpc: database.vpc,
       vpcSubnets: database.vpcSubnets,
       createHook: hookScope => {
-        if (!fs.existsSync(PRE_TRAFFIC_HOOK_ASSET)) {
+        const hookAsset = preTrafficHookAsset(database.engineFamily);
+        if (!fs.existsSync(hookAsset)) {
           throw new ConfigurationError(hookScope, 'deployment.preTrafficCheck', 'hook code missing',
-            `The pre-traffic hook's bundle is not at ${PRE_TRAFFIC_HOOK_ASSET}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
+            `The pre-traffic hook's bundle is not at ${hookAsset}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
         }
         const hook = new SqlFunction(hookScope, 'PreTrafficHook', {
           handler: ApiHandler.fromCode({
             runtime: lambda.Runtime.NODEJS_24_X,
-            code: lambda.Code.fromAsset(PRE_TRAFFIC_HOOK_ASSET),
+            code: lambda.Code.fromAsset(hookAsset),
             handler: 'index.handler',
           }),
           database,

@@ -13,11 +13,8 @@ export class TodoApiStack extends Stack {
     super(scope, id, props);
 
     const api = new ServerlessSqlApi(this, 'TodoApi', {
-      handler: ApiHandler.nodejs({
-        entry: path.join(__dirname, 'src', 'api.ts'),
-        // the handler talks to PostgreSQL only: leave the MySQL driver out of the bundle
-        bundling: { externalModules: ['pg-native', 'mysql2'] },
-      }),
+      // bundled with the PostgreSQL driver only: the MySQL one stays out of the bundle, installed or not
+      handler: ApiHandler.nodejs({ entry: path.join(__dirname, 'src', 'api.ts') }),
       // production settings: a standby in a second AZ, and OS metrics every minute
       engine: SqlEngine.postgres({ multiAz: true, monitoringInterval: Duration.minutes(1) }),
       databaseName: 'todos',
@@ -51,7 +48,7 @@ export class TodoApiStack extends Stack {
       deadLetterQueue: { queue: failedTodos, maxReceiveCount: 5 },
     });
     api.addWorker('Ingest', {
-      handler: ApiHandler.nodejs({ entry: path.join(__dirname, 'src', 'ingest.ts'), bundling: { externalModules: ['pg-native', 'mysql2'] } }),
+      handler: ApiHandler.nodejs({ entry: path.join(__dirname, 'src', 'ingest.ts') }),
       source: PipeSource.sqs(incoming, { batchSize: 10 }),
       filters: [PipeFilter.pattern({ body: { title: [{ exists: true }] } })],
       dbUser: 'todo_app',

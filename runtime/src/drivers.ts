@@ -42,8 +42,8 @@ export interface Driver {
 function load(moduleName: string, engine: string, loader: () => any): any {
   try {
     // Loaded on first connection only: a handler pays for the driver it uses, never for the other one. The
-    // require calls are literal so that bundlers include the driver the project installed, and leave alone the
-    // one it did not.
+    // require calls are literal so that bundlers include the driver; a bundler must be told to leave the other
+    // engine's driver external (cdk-serverless-sql-api's ApiHandler.nodejs does so for the function's engine).
     return loader();
   } catch {
     throw new ConfigurationError(`SQL engine "${engine}" needs the "${moduleName}" package: npm install ${moduleName}`);

@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { DATABASE_BOOTSTRAP_ASSET } from './assets';
+import { databaseBootstrapAsset } from './assets';
 import { acknowledge, managedPolicyFinding, rule } from './compliance';
 import { vpcExecutionRole } from './execution-role';
 import { encryptedLogGroup } from './log-group';
@@ -45,9 +45,10 @@ export class DatabaseBootstrap extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
     super(scope, id);
-    if (!fs.existsSync(path.join(DATABASE_BOOTSTRAP_ASSET, 'index.js'))) {
+    const asset = databaseBootstrapAsset(props.engine);
+    if (!fs.existsSync(path.join(asset, 'index.js'))) {
       throw new ConfigurationError(this, 'bootstrap', 'code missing',
-        `The bootstrap bundle is not at ${DATABASE_BOOTSTRAP_ASSET}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
+        `The bootstrap bundle is not at ${asset}; run \`npx projen bundle:handlers\` (a packaged release ships it).`);
     }
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -103,7 +104,7 @@ export class DatabaseBootstrap extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(stage(props.migrations)),
+      code: lambda.Code.fromAsset(stage(asset, props.migrations)),
       memorySize: 512,
       timeout: Duration.minutes(10),
       vpc: props.vpc,
@@ -189,10 +190,10 @@ function s3PrefixListId(scope: Construct, encryptionKey: kms.IKey): string {
 }
 
 /** The function's code: the bundled handler, with the migrations next to it. */
-function stage(migrations: BoundMigrations | undefined): string {
-  if (!migrations) return DATABASE_BOOTSTRAP_ASSET;
+function stage(asset: string, migrations: BoundMigrations | undefined): string {
+  if (!migrations) return asset;
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'sql-api-bootstrap-'));
-  fs.copyFileSync(path.join(DATABASE_BOOTSTRAP_ASSET, 'index.js'), path.join(directory, 'index.js'));
+  fs.copyFileSync(path.join(asset, 'index.js'), path.join(directory, 'index.js'));
   fs.mkdirSync(path.join(directory, 'migrations'));
   for (const file of migrations.files) {
     fs.copyFileSync(path.join(migrations.directory, file), path.join(directory, 'migrations', file));
