@@ -48,7 +48,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       moduleNameMapper: { '^cdk-serverless-sql-api$': '<rootDir>/src' },
     },
   },
-  gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/'],
+  gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/', '.jsii.tabl.json'],
 });
 
 // The runtime package (handler side) lives in runtime/ as an npm workspace: it depends on database drivers, which
@@ -113,6 +113,17 @@ project.addTask('test:consumer', {
   description: 'Pack both packages, install them into fresh CDK apps outside the repository and synthesize with the CDK CLI',
   exec: 'bash test/consumer/run.sh',
 });
+
+// Every TypeScript snippet of README.md and every @example compile in strict mode and translate to the other jsii
+// languages (the fixtures are in rosetta/); npm test runs it.
+const rosettaCheck = project.addTask('rosetta:check', {
+  description: 'Compile and translate the README\'s TypeScript snippets and the @example tags (jsii-rosetta, strict)',
+});
+rosettaCheck.exec('jsii --silence-warnings=reserved-word');
+rosettaCheck.exec('jsii-rosetta extract --compile --strict --fail');
+project.testTask.spawn(rosettaCheck);
+project.addPackageIgnore('/rosetta/');
+project.addPackageIgnore('.jsii.tabl.json');
 
 project.addTask('compliance:report', {
   description: 'Print the compliance counts of the README\'s security section (--write puts them into README.md)',

@@ -1,4 +1,4 @@
-// A new CDK app with the README's "Use" example pasted in, as test/consumer/run.sh installs and synthesizes it.
+// A new CDK app with the README's "Minimal example" pasted in, as test/consumer/run.sh installs and synthesizes it.
 // The lines between the markers mirror README.md: keep them in step with it (run.sh swaps the engine for MySQL).
 import { App, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -9,10 +9,10 @@ class ConsumerStack extends Stack {
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    // --- README.md "Use" ---
+    // --- README.md "Minimal example" ---
     const api = new ServerlessSqlApi(this, 'Api', {
-      handler: ApiHandler.nodejs({ entry: 'src/api.ts' }),   // bundled locally with esbuild: add esbuild to devDependencies
-      engine: SqlEngine.postgres(),                           // or .mysql(), .auroraPostgres({ minCapacity, maxCapacity }), .auroraMysql()
+      handler: ApiHandler.nodejs({ entry: 'src/api.ts' }),
+      engine: SqlEngine.postgres(), // or .mysql(), .auroraPostgres(), .auroraMysql()
     });
     // --- end of README.md ---
     this.api = api;
