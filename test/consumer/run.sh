@@ -3,8 +3,9 @@
 # the repository (with only what the README tells users to install, from the registry), pastes in the README's
 # example (test/consumer/app/) and synthesizes it with the real CDK CLI, once per engine family.
 #
-# Asserts that synth passes; that the API function's bundle holds its engine's driver and no code of the other one,
-# also when the project has both drivers installed; and what the tarballs hold (check-packages.sh).
+# Asserts that synth passes, at the aws-cdk-lib floor the package declares and with the newest aws-cdk-lib; that the
+# API function's bundle holds its engine's driver and no code of the other one, also when the project has both
+# drivers installed; that synth without esbuild fails naming the fix; and what the tarballs hold (check-packages.sh).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$repo/test/consumer"
@@ -17,6 +18,7 @@ consumer_path=$(tr ':' '\n' <<<"$PATH" | grep -v "^$repo/" | paste -sd: -)
 npm_install() { npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@"; }
 
 step "packing both packages (npx projen package-all)"
+mkdir -p "$repo/dist"
 (cd "$repo" && npx projen package-all) >"$repo/dist/package-all.log" 2>&1 || { cat "$repo/dist/package-all.log" >&2; exit 1; }
 bash "$here/check-packages.sh" "$repo/dist/js"
 library=$(ls "$repo"/dist/js/cdk-serverless-sql-api@*.jsii.tgz)
@@ -105,6 +107,14 @@ step "synthesizing: PostgreSQL with both drivers installed"
 mysql2_range=$(peer "$runtime" mysql2)
 (cd "$work/postgres" && npm_install --no-save "mysql2@$mysql2_range" >/dev/null && node -e 'require.resolve("mysql2")')
 synth "$work/postgres" "$pg_marker" "$mysql_marker"
+
+# the top of the peer range: the newest aws-cdk-lib on the registry (the CLI of the app's range must read it too)
+step "synthesizing: MySQL with the newest aws-cdk-lib"
+(cd "$work/mysql" && npm_install aws-cdk-lib@latest >/dev/null)
+newest=$(cd "$work/mysql" && node -p 'require("aws-cdk-lib/package.json").version')
+[ "$newest" != "$cdk_lib" ] || { echo "FAIL: the newest aws-cdk-lib is the floor ($cdk_lib): nothing newer to test" >&2; exit 1; }
+echo "  aws-cdk-lib $newest (floor $cdk_lib)"
+synth "$work/mysql" "$mysql_marker" "$pg_marker"
 
 step "synthesizing: PostgreSQL without esbuild installed (must fail, naming the fix)"
 (cd "$work/postgres" && npm uninstall --no-audit --no-fund --loglevel=error esbuild >/dev/null)
