@@ -21,7 +21,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '~6.0.0',
   minNodeVersion: '20.0.0',
 
-  // Other jsii targets (Python, Java, .NET, Go) stay off until they can be packaged and verified.
   github: false,
   release: false,
   depsUpgrade: false,
@@ -106,6 +105,20 @@ packageAll.prependSpawn(project.tasks.tryFind('docgen')!);
 packageAll.prependSpawn(project.compileTask);
 packageAll.exec('npm pack --workspace runtime --pack-destination dist/js');
 packageAll.exec('bash test/consumer/check-packages.sh dist/js');
+
+// The other jsii languages, in the assembly (Construct Hub lists them) and verified by test/languages/run.sh: code
+// generation for each, and a Python wheel built and checked. Publishing them needs the registries' credentials, which
+// a release sets up; the package:* tasks build only the JavaScript package.
+project.package.file.addOverride('jsii.targets', {
+  python: { distName: 'cdk-serverless-sql-api', module: 'cdk_serverless_sql_api' },
+  java: { package: 'io.github.serverlesssqlapi.cdk', maven: { groupId: 'io.github.serverless-sql-api', artifactId: 'cdk-serverless-sql-api' } },
+  dotnet: { namespace: 'ServerlessSqlApi.Cdk', packageId: 'ServerlessSqlApi.Cdk' },
+  go: { moduleName: 'github.com/serverless-sql-api/serverless-sql-api-go' },
+});
+project.addTask('test:languages', {
+  description: 'Generate the Python, Java, .NET and Go bindings, build the Python wheel and check it with twine',
+  exec: 'bash test/languages/run.sh',
+});
 
 // npm test lints without changing files (CI must see what was committed); `npx projen eslint:fix` fixes
 // (projen's Eslint writes its task's steps at synth time, so they are overridden in the generated file)
