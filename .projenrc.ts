@@ -22,7 +22,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   minNodeVersion: '20.0.0',
 
   github: false,
-  release: false,
+  release: true,
+  releaseToNpm: false,
+  majorVersion: 0,
   depsUpgrade: false,
   pullRequestTemplate: false,
 
@@ -119,6 +121,12 @@ project.addTask('test:languages', {
   description: 'Generate the Python, Java, .NET and Go bindings, build the Python wheel and check it with twine',
   exec: 'bash test/languages/run.sh',
 });
+
+// Releases: `npx projen release` bumps the version from the commits since the last tag, writes dist/changelog.md,
+// builds and packs both packages, and publishes nothing (releaseToNpm: false; a release job with npm credentials
+// publishes dist/js). The runtime package always carries the library's version.
+project.tasks.tryFind('bump')!.exec('node projenrc/sync-runtime-version.js');
+project.tasks.tryFind('unbump')!.exec('node projenrc/sync-runtime-version.js');
 
 // npm test lints without changing files (CI must see what was committed); `npx projen eslint:fix` fixes
 // (projen's Eslint writes its task's steps at synth time, so they are overridden in the generated file)
