@@ -2,7 +2,9 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
+import { decodeMigration, migrationProblem } from './private/sql-statements';
 import { ConfigurationError } from './private/validation';
+import { SqlEngineFamily } from './sql-engine';
 
 /** @internal */
 export interface BoundMigrations {
@@ -21,15 +23,20 @@ const MIGRATION_FILE = /^(\d+)[_-][A-Za-z0-9_.-]+\.sql$/;
  */
 export abstract class Migrations {
   /**
-   * Every `NNN_description.sql` file of a directory, in numeric order. Any other file, or two files with the same
-   * number, fails synth.
+   * Every `NNN_description.sql` file of a directory, in numeric order. Fails synth on any other file, two files with
+   * the same number, and a file that is not UTF-8, starts with a byte-order mark, or holds no SQL (only whitespace
+   * and comments). On MySQL, which commits DDL implicitly, also on a file of more than one statement where any
+   * statement is DDL or another statement that commits implicitly (one such statement per file), and on a file
+   * that uses the mysql client's DELIMITER command.
+   *
+   * @see https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html
    */
   public static fromDirectory(directory: string): Migrations {
     return new DirectoryMigrations(directory);
   }
 
   /** @internal */
-  public abstract _bind(scope: Construct): BoundMigrations;
+  public abstract _bind(scope: Construct & { readonly engineFamily: SqlEngineFamily }): BoundMigrations;
 }
 
 class DirectoryMigrations extends Migrations {
@@ -37,7 +44,7 @@ class DirectoryMigrations extends Migrations {
     super();
   }
 
-  public _bind(scope: Construct): BoundMigrations {
+  public _bind(scope: Construct & { readonly engineFamily: SqlEngineFamily }): BoundMigrations {
     const directory = path.resolve(this.directory);
     if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
       throw new ConfigurationError(scope, 'migrations', this.directory, `No such directory (resolved to ${directory}); give the folder of your .sql migrations.`);
@@ -58,7 +65,13 @@ class DirectoryMigrations extends Migrations {
     }
     const files = [...numbers.entries()].sort(([a], [b]) => a - b).map(([, name]) => name);
     const hash = createHash('sha256');
-    for (const file of files) hash.update(file).update('\0').update(fs.readFileSync(path.join(directory, file))).update('\0');
+    for (const file of files) {
+      const bytes = fs.readFileSync(path.join(directory, file));
+      const decoded = decodeMigration(bytes);
+      const problem = 'problem' in decoded ? decoded.problem : migrationProblem(decoded.sql, scope.engineFamily);
+      if (problem) throw new ConfigurationError(scope, 'migrations', path.join(this.directory, file), `The file ${problem}.`);
+      hash.update(file).update('\0').update(bytes).update('\0');
+    }
     return { directory, files, hash: hash.digest('hex') };
   }
 }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SqlClient } from './client';
 import { ConfigurationError, messageOf } from './errors';
+import { decodeMigration, migrationProblem } from './sql-statements';
 
 /** One migration: an ordered SQL file. */
 export interface Migration {
@@ -35,8 +36,9 @@ export const MIGRATIONS_TABLE = 'serverless_sql_api_migrations';
 export const MIGRATION_FILE = /^(\d+)[_-][A-Za-z0-9_.-]+\.sql$/;
 
 /**
- * Reads the migrations of a directory: only `NNN_name.sql` files, numbered without duplicates, in numeric order.
- * Throws a `ConfigurationError` naming the offending file otherwise.
+ * Reads the migrations of a directory: only `NNN_name.sql` files, numbered without duplicates, in numeric order,
+ * each valid UTF-8. Throws a `ConfigurationError` naming the offending file otherwise. What the files hold is
+ * checked by `migrate()`, which knows the engine.
  */
 export function readMigrations(directory: string): Migration[] {
   if (!fs.existsSync(directory) || !fs.statSync(directory).isDirectory()) {
@@ -55,8 +57,11 @@ export function readMigrations(directory: string): Migration[] {
     }
     numbers.set(number, name);
   }
-  return [...numbers.entries()].sort(([a], [b]) => a - b)
-    .map(([, name]) => ({ name, sql: fs.readFileSync(path.join(directory, name), 'utf8') }));
+  return [...numbers.entries()].sort(([a], [b]) => a - b).map(([, name]) => {
+    const decoded = decodeMigration(fs.readFileSync(path.join(directory, name)));
+    if ('problem' in decoded) throw new ConfigurationError(`migration ${path.join(directory, name)} ${decoded.problem}`);
+    return { name, sql: decoded.sql };
+  });
 }
 
 export function checksum(sql: string): string {
@@ -65,9 +70,14 @@ export function checksum(sql: string): string {
 
 /**
  * Applies `migrations` in order, each once: every migration runs in a transaction together with the row that
- * records it, so a failing migration leaves nothing recorded (PostgreSQL rolls its DDL back too; MySQL commits DDL
- * statements implicitly, so keep MySQL migrations to one DDL statement each). A recorded migration whose content
- * changed is refused. Statements run with the client's user (the admin, at deploy time).
+ * records it, so a failing migration leaves nothing recorded (PostgreSQL rolls its DDL back too). A recorded
+ * migration whose content changed is refused. Statements run with the client's user (the admin, at deploy time).
+ *
+ * Before anything runs, every migration not yet applied is checked, and a `ConfigurationError` names the first one
+ * refused: SQL that starts with a byte-order mark or holds nothing but whitespace and comments; on MySQL, which
+ * commits DDL implicitly (https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html), more than one statement
+ * where any statement commits implicitly (keep one DDL statement per migration), and the mysql client's DELIMITER
+ * command. A migration applied before is not checked again: it never runs again.
  */
 export async function migrate(db: SqlClient, migrations: readonly Migration[]): Promise<MigrationReport> {
   const names = migrations.map(m => m.name);
@@ -77,6 +87,13 @@ export async function migrate(db: SqlClient, migrations: readonly Migration[]): 
     : `create table if not exists ${MIGRATIONS_TABLE} (name varchar(255) primary key, checksum char(64) not null, applied_at timestamp not null default current_timestamp)`);
   const { rows } = await db.query<{ name: string; checksum: string }>(`select name, checksum from ${MIGRATIONS_TABLE}`);
   const recorded = new Map(rows.map(r => [r.name, r.checksum.trim()]));
+  // a recorded migration never runs again (it may have been applied before these checks existed); one whose content
+  // changed is refused below
+  for (const migration of migrations) {
+    if (recorded.has(migration.name)) continue;
+    const problem = migrationProblem(migration.sql, db.engine);
+    if (problem) throw new ConfigurationError(`migration ${migration.name} ${problem}`);
+  }
 
   const applied: string[] = [];
   const skipped: string[] = [];
