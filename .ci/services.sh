@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the real database servers the runtime package's tests use and prints the variables that point the tests at
-# them: PostgreSQL (127.0.0.1:5432), pgbouncer in transaction pooling mode in front of it (127.0.0.1:6432) and
-# MariaDB (127.0.0.1:3306). Installs pgbouncer from Debian's packages when it is missing.
+# them: PostgreSQL (127.0.0.1:5432), pgbouncer in transaction pooling mode in front of it (127.0.0.1:6432),
+# MariaDB (127.0.0.1:3306) and a MariaDB with TLS (127.0.0.1:3307). Installs pgbouncer from Debian's packages when
+# it is missing.
 set -euo pipefail
 
 log() { echo "[services] $*" >&2; }
@@ -60,7 +61,29 @@ su postgres -s /bin/sh -c "$PGBOUNCER -d $dir/pgbouncer.ini"
 for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -p 6432 -q && break; sleep 0.5; done
 pg_isready -h 127.0.0.1 -p 6432 -q || { log "pgbouncer did not start"; cat "$dir/pgbouncer.log" >&2; exit 1; }
 
+# A second MariaDB with TLS on, its certificate issued by a test CA for db.example.invalid (and no other name): the
+# client must refuse it when it connects as 127.0.0.1, even though the CA is trusted.
+tls=/tmp/sqlapi-mariadb-tls
+if ! mariadb-admin -h 127.0.0.1 -P 3307 -uroot status >/dev/null 2>&1; then
+  log "starting MariaDB with TLS on 127.0.0.1:3307"
+  rm -rf "$tls" && mkdir -p "$tls/data"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 30 -subj "/CN=sqlapi test CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=db.example.invalid" 2>/dev/null
+  printf 'subjectAltName=DNS:db.example.invalid\n' > "$tls/san.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -out "$tls/server.pem" -days 30 \
+    -extfile "$tls/san.ext" 2>/dev/null
+  chown -R mysql:mysql "$tls"
+  mariadb-install-db --user=mysql --datadir="$tls/data" --auth-root-authentication-method=normal --skip-test-db >/dev/null 2>&1
+  (setsid /usr/sbin/mariadbd --user=mysql --datadir="$tls/data" --port=3307 --bind-address=127.0.0.1 --socket="$tls/mysqld.sock" \
+    --pid-file="$tls/mysqld.pid" --ssl-ca="$tls/ca.pem" --ssl-cert="$tls/server.pem" --ssl-key="$tls/server.key" --skip-log-bin \
+    >"$tls/log" 2>&1 &)
+fi
+for _ in $(seq 1 30); do mariadb-admin -h 127.0.0.1 -P 3307 -uroot status >/dev/null 2>&1 && break; sleep 0.5; done
+mariadb-admin -h 127.0.0.1 -P 3307 -uroot status >/dev/null || { log "MariaDB with TLS did not start"; cat "$tls/log" >&2; exit 1; }
+
 cat <<VARS
+export SQL_TEST_MYSQL_TLS_URL=mysql://root@127.0.0.1:3307/mysql
+export SQL_TEST_TLS_CA=$tls/ca.pem
 export SQL_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/sqlapi_test
 export SQL_TEST_PGBOUNCER_URL=postgres://postgres@127.0.0.1:6432/sqlapi_test
 export SQL_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/sqlapi_test

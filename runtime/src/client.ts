@@ -1,12 +1,14 @@
+import { AsyncLocalStorage } from 'async_hooks';
 import { ConnectOptions, resolveConfig, ResolvedConfig } from './config';
-import { ConnectionTarget, Driver, mysqlDriver, PhysicalConnection, postgresDriver, QueryResult } from './drivers';
+import { ConnectionTarget, DEFAULT_CLOSE_GRACE_MS, Driver, mysqlDriver, PhysicalConnection, postgresDriver, QueryResult } from './drivers';
 import {
-  AuthenticationError, CommitOutcomeUnknownError, ConnectError, isAuthenticationError, isConnectionError,
-  isSerializationFailure, messageOf,
+  AuthenticationError, CommitOutcomeUnknownError, ConnectError, isAuthenticationError, isConnectionError, isRestartFailure,
+  isSerializationFailure, isTlsFailure, messageOf, OutcomeUnknownError, TimeoutError, TlsError,
 } from './errors';
+import { isReadStatement } from './replay';
 import { AwsCredentials, credentialsFromEnvironment, signAuthToken } from './token';
 
-/** The part of the Lambda context that bounds retries. */
+/** The part of the Lambda context that bounds a call. */
 export interface InvocationContext {
   getRemainingTimeInMillis(): number;
 }
@@ -14,12 +16,17 @@ export interface InvocationContext {
 /** Options of one `query()`. */
 export interface QueryOptions {
   /**
-   * Whether running the statement twice is harmless. Reads (SELECT, SHOW, EXPLAIN, VALUES, TABLE, and WITH
-   * without a data-modifying statement) count as idempotent unless this is false; writes only when it is true.
-   * Only idempotent statements are retried, once, after a stale reused connection failed.
+   * Whether running the statement twice is harmless. Unless this is false, a statement whose text proves that it
+   * only reads counts as idempotent (see `isReadStatement`); anything else only when this is true. Only idempotent
+   * statements are run again, once, after a stale reused connection failed them. A statement that is not a read by
+   * its text (or is marked `false`) and loses its answer raises `OutcomeUnknownError`.
    */
   readonly idempotent?: boolean;
-  /** The Lambda context: connection retries stop before the invocation runs out of time. */
+  /**
+   * The Lambda context: connecting, waiting for a connection and the statement all end before the invocation's
+   * remaining time, less half a second, runs out. Without it, `queryTimeoutMs` bounds the wait and the statement,
+   * and `connectDeadlineMs` connecting.
+   */
   readonly context?: InvocationContext;
 }
 
@@ -29,7 +36,10 @@ export interface TransactionOptions {
   readonly retryOnSerializationFailure?: boolean;
   /** Attempts in all, with `retryOnSerializationFailure`. Default 3. */
   readonly maxAttempts?: number;
-  /** The Lambda context: connection retries stop before the invocation runs out of time. */
+  /**
+   * The Lambda context: the whole transaction, COMMIT included, ends before the invocation's remaining time, less
+   * half a second, runs out. Without it, `queryTimeoutMs` bounds each statement and `connectDeadlineMs` connecting.
+   */
   readonly context?: InvocationContext;
 }
 
@@ -54,32 +64,48 @@ export interface ClientStats {
   authRefreshes: number;
   /** Transactions run again after a serialization failure or deadlock. */
   transactionRetries: number;
+  /** Calls that ran out of time (`TimeoutError`, or a COMMIT whose outcome is unknown). */
+  timeouts: number;
 }
 
 interface Slot {
-  connection: PhysicalConnection;
+  /** Undefined while the connection is being opened. */
+  connection?: PhysicalConnection;
   createdAt: number;
   lastUsedAt: number;
   busy: boolean;
+  /** close() ran while the slot was busy: the connection is closed when its call ends, never reused. */
+  retired: boolean;
 }
 
 interface Lease {
   readonly slot: Slot;
+  readonly connection: PhysicalConnection;
   /** The connection was open before this lease (so it may have gone stale while idle). */
   readonly reused: boolean;
+}
+
+/** When each part of one call must end, in the client's clock. */
+interface Deadlines {
+  /** From the Lambda context: bounds everything. */
+  readonly invocation?: number;
+  /** The context's budget or queryTimeoutMs, for messages. */
+  readonly statementMs: number;
 }
 
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_CAP_MS = 1_000;
 /** Time kept back from the invocation's remaining time for the handler to answer. */
 const CONTEXT_RESERVE_MS = 500;
-const READ_STATEMENT = /^(?:\s|\/\*[\s\S]*?\*\/|--[^\n]*(?:\n|$))*(select|show|explain|values|table|with|describe|desc)\b/i;
-const WRITE_WORDS = /\b(insert|update|delete|merge|into|create|drop|alter|truncate|grant|revoke|call|do|copy|lock|analyze|nextval|setval|for\s+update|for\s+share)\b/i;
 
-/** Whether a statement only reads, judged from its text (conservatively: when in doubt, it writes). */
-export function isReadStatement(sql: string): boolean {
-  return READ_STATEMENT.test(sql) && !WRITE_WORDS.test(sql.replace(/'(?:[^']|'')*'/g, "''"));
+export { isReadStatement };
+
+/** Marks the calls made inside `transaction()`'s work, to refuse one that would wait for the transaction's own connection. */
+interface TransactionScope {
+  readonly client: SqlClient;
+  active: boolean;
 }
+const transactionScope = new AsyncLocalStorage<TransactionScope>();
 
 /**
  * A database client for Lambda handlers. Create it once, outside the handler: it opens nothing until the first
@@ -98,7 +124,17 @@ export class SqlClient {
   constructor(options: ConnectOptions = {}) {
     this.config = resolveConfig(options);
     this.driver = this.config.engine === 'postgres' ? postgresDriver : mysqlDriver;
-    this.target = { ...this.config, iam: this.config.auth === 'iam' };
+    this.target = {
+      host: this.config.host,
+      port: this.config.port,
+      database: this.config.database,
+      user: this.config.user,
+      ssl: this.config.ssl,
+      iam: this.config.auth === 'iam',
+      multipleStatements: this.config.multipleStatements,
+      verifyHostname: this.config.verifyHostname,
+      keepAliveInitialDelayMs: this.config.keepAliveInitialDelayMs,
+    };
     this.clock = options.clock ?? Date.now;
     this.credentials = options.credentials ?? (() => credentialsFromEnvironment());
     if (this.config.auth === 'iam' && !this.config.region) {
@@ -115,25 +151,37 @@ export class SqlClient {
    * Runs one statement. Parameters use the driver's placeholders (`$1` for PostgreSQL, `?` for MySQL).
    *
    * When a reused connection turns out to be dead (the proxy or database closed it while the sandbox was frozen),
-   * an idempotent statement is run once more on a fresh connection; anything else fails with the driver's error.
+   * an idempotent statement is run once more on a fresh connection. A statement that may write and loses its
+   * answer raises `OutcomeUnknownError`. A call that runs out of time raises `TimeoutError`, and its connection is
+   * destroyed.
    */
   public async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options: QueryOptions = {}): Promise<QueryResult<Row>> {
-    // whether the statement may be replayed is judged only when a stale connection actually failed it
-    const { slot, result } = await this.runWithStaleRetry(this.deadline(options.context),
-      () => options.idempotent ?? isReadStatement(sql), connection => connection.query(sql, params));
-    this.release(slot);
+    const deadlines = this.deadlines(options.context);
+    // judged only when needed: after a failure, or when the statement runs out of time
+    let read: boolean | undefined;
+    const isRead = () => read ??= options.idempotent !== false && isReadStatement(sql, this.config.engine);
+    const lost = (error: unknown) => isConnectionError(error) && !isRead()
+      ? new OutcomeUnknownError(`the connection failed before the answer to "${excerpt(sql)}" came: it may or may not have been applied `
+        + `(${messageOf(error)}). It was not run again; check the database before writing again`, error, excerpt(sql))
+      : error;
+    const { lease, result } = await this.runWithStaleRetry(deadlines, () => options.idempotent ?? isRead(), lost,
+      lease => this.statement<Row>(lease, sql, params, deadlines, () => !isRead()));
+    this.release(lease.slot);
     return result;
   }
 
   /**
    * Runs `work` in a transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. A connection
-   * failure during COMMIT raises `CommitOutcomeUnknownError` and is never retried.
+   * failure or timeout during COMMIT raises `CommitOutcomeUnknownError` and is never retried. Inside `work`, use
+   * `tx.query`: a `query()` of this client that would have to wait for the transaction's own connection fails at
+   * once.
    */
   public async transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const attempts = options.retryOnSerializationFailure ? Math.max(1, options.maxAttempts ?? 3) : 1;
+    const deadlines = this.deadlines(options.context);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transactionOnce(work, this.deadline(options.context));
+        return await this.transactionOnce(work, deadlines);
       } catch (error) {
         if (!isSerializationFailure(error) || attempt >= attempts) throw error;
         this.counters.transactionRetries++;
@@ -147,11 +195,18 @@ export class SqlClient {
     return { ...this.counters };
   }
 
-  /** Closes every connection. The client stays usable: the next query opens a new one. */
+  /**
+   * Closes every idle connection, waiting at most a second (or `queryTimeoutMs`, if shorter) for each server's
+   * goodbye. A connection in use (or being opened) is closed when its call ends. Safe at any moment; never
+   * throws. The client stays usable: the next query opens a new connection.
+   */
   public async close(): Promise<void> {
     const slots = this.slots;
     this.slots = [];
-    await Promise.all(slots.map(slot => slot.connection.close()));
+    for (const slot of slots) slot.retired = true;
+    // waiters may open connections of their own now
+    for (const wake of this.waiters.splice(0)) wake();
+    await Promise.all(slots.filter(slot => !slot.busy && slot.connection).map(slot => slot.connection!.close(this.closeGraceMs())));
   }
 
   /** SnapStart: call before the snapshot is taken, so that no socket is frozen into it. */
@@ -165,29 +220,34 @@ export class SqlClient {
     this.counters = emptyStats();
   }
 
-  private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, deadline: number): Promise<T> {
+  private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, deadlines: Deadlines): Promise<T> {
     // Nothing is sent before BEGIN: a stale reused connection can be replaced safely, once.
-    const { slot } = await this.runWithStaleRetry(deadline, () => true, connection => connection.query(this.driver.beginStatement));
-    const { connection } = slot;
+    const { lease } = await this.runWithStaleRetry(deadlines, () => true, error => error,
+      l => this.statement(l, this.driver.beginStatement, undefined, deadlines, () => false));
+    const scope: TransactionScope = { client: this, active: true };
     let result: T;
     try {
-      result = await work({ query: (sql, params) => connection.query(sql, params) });
+      result = await transactionScope.run(scope, () => work({
+        query: (sql, params) => this.statement(lease, sql, params, deadlines, () => false),
+      }));
     } catch (error) {
-      await this.rollback(slot);
+      scope.active = false;
+      await this.rollback(lease, deadlines);
       throw error;
     }
+    scope.active = false;
     let commit: QueryResult;
     try {
-      commit = await connection.query('COMMIT');
+      commit = await this.statement(lease, 'COMMIT', undefined, deadlines, () => true);
     } catch (error) {
-      if (isConnectionError(error)) {
-        await this.discard(slot);
+      if (isConnectionError(error) || error instanceof TimeoutError) {
+        this.discard(lease.slot);
         throw new CommitOutcomeUnknownError(error);
       }
-      await this.rollback(slot);
+      await this.rollback(lease, deadlines);
       throw error;
     }
-    this.release(slot);
+    this.release(lease.slot);
     if (commit.command === 'ROLLBACK') {
       throw new Error('the transaction was rolled back: a statement in it failed and the error was caught inside the transaction');
     }
@@ -195,98 +255,178 @@ export class SqlClient {
   }
 
   /**
+   * Runs one statement on a leased connection within its deadline. When the time runs out, the connection is
+   * destroyed (the statement may be stuck on a dead socket or a paused pooler) and a `TimeoutError` thrown; the
+   * lease's slot is then broken, and released as such by the caller.
+   */
+  private async statement<Row>(lease: Lease, sql: string, params: readonly unknown[] | undefined, deadlines: Deadlines,
+    mayWrite: () => boolean): Promise<QueryResult<Row>> {
+    const budget = this.statementBudget(deadlines);
+    if (budget <= 0) {
+      this.counters.timeouts++;
+      throw new TimeoutError(`no time was left to run "${excerpt(sql)}" (${this.budgetSource(deadlines)}); it was not sent`,
+        'statement', deadlines.statementMs, false, false);
+    }
+    const { connection } = lease;
+    return within(connection.query(sql, params), budget, () => {
+      connection.destroy();
+      this.counters.timeouts++;
+      const writes = mayWrite();
+      return new TimeoutError(`"${excerpt(sql)}" got no answer within ${budget} ms (${this.budgetSource(deadlines)}): `
+        + (writes ? 'it may or may not have been applied; check the database before writing again. ' : 'it wrote nothing that stays. ')
+        + 'The connection was closed', 'statement', budget, true, writes);
+    });
+  }
+
+  /**
    * Runs `work` on an acquired connection. When it fails with a connection error on a connection that was reused
    * (it may have gone stale while idle) and `retryable()` holds, the idle connections are evicted and `work` runs
    * once more on a fresh connection. On success the slot stays busy for the caller to release; on failure it is
-   * released (or discarded, when the connection broke) and the error thrown.
+   * released (or discarded, when the connection broke) and `lost(error)` thrown for a connection error.
    */
-  private async runWithStaleRetry<T>(deadline: number, retryable: () => boolean, work: (connection: PhysicalConnection) => Promise<T>): Promise<{ slot: Slot; result: T }> {
-    let lease = await this.acquire(deadline);
+  private async runWithStaleRetry<T>(deadlines: Deadlines, retryable: () => boolean, lost: (error: unknown) => unknown,
+    work: (lease: Lease) => Promise<T>): Promise<{ lease: Lease; result: T }> {
+    let lease = await this.acquire(deadlines);
     for (let attempt = 1; ; attempt++) {
       try {
-        return { slot: lease.slot, result: await work(lease.slot.connection) };
+        return { lease, result: await work(lease) };
       } catch (error) {
         if (!isConnectionError(error)) {
           this.release(lease.slot);
           throw error;
         }
-        await this.discard(lease.slot);
-        if (attempt > 1 || !lease.reused || !retryable()) throw error;
+        this.discard(lease.slot);
+        if (attempt > 1 || !lease.reused || !retryable()) throw lost(error);
         // The other idle connections froze with this one: do not try them either.
         await this.evictIdle();
         this.counters.retries++;
-        lease = await this.acquire(deadline);
+        try {
+          lease = await this.acquire(deadlines);
+        } catch (reopen) {
+          // what ran on the stale connection stays unknown
+          const unknown = lost(error);
+          throw unknown === error ? reopen : unknown;
+        }
       }
     }
   }
 
-  private async rollback(slot: Slot) {
-    if (slot.connection.broken) {
-      await this.discard(slot);
+  private async rollback(lease: Lease, deadlines: Deadlines) {
+    if (lease.connection.broken) {
+      this.discard(lease.slot);
       return;
     }
     try {
-      await slot.connection.query('ROLLBACK');
-      this.release(slot);
+      // a rollback needs little time; give it some even when the invocation's budget is spent
+      await within(lease.connection.query('ROLLBACK'), Math.max(this.statementBudget(deadlines), this.closeGraceMs()), () => {
+        lease.connection.destroy();
+        return new Error('ROLLBACK got no answer');
+      });
+      this.release(lease.slot);
     } catch {
-      await this.discard(slot);
+      this.discard(lease.slot);
     }
   }
 
-  private deadline(context?: InvocationContext): number {
-    const budget = context ? context.getRemainingTimeInMillis() - CONTEXT_RESERVE_MS : this.config.connectDeadlineMs;
-    return this.clock() + Math.max(0, budget);
+  private deadlines(context?: InvocationContext): Deadlines {
+    if (!context) return { statementMs: this.config.queryTimeoutMs };
+    const budget = Math.max(0, context.getRemainingTimeInMillis() - CONTEXT_RESERVE_MS);
+    return { invocation: this.clock() + budget, statementMs: budget };
   }
 
-  private async acquire(deadline: number): Promise<Lease> {
+  private statementBudget(deadlines: Deadlines): number {
+    return deadlines.invocation === undefined ? this.config.queryTimeoutMs : deadlines.invocation - this.clock();
+  }
+
+  private budgetSource(deadlines: Deadlines): string {
+    return deadlines.invocation === undefined
+      ? `queryTimeoutMs is ${this.config.queryTimeoutMs}`
+      : `the invocation's remaining time less ${CONTEXT_RESERVE_MS} ms was ${deadlines.statementMs} ms`;
+  }
+
+  private closeGraceMs(): number {
+    return Math.min(DEFAULT_CLOSE_GRACE_MS, this.config.queryTimeoutMs);
+  }
+
+  private async acquire(deadlines: Deadlines): Promise<Lease> {
+    const waitUntil = deadlines.invocation ?? this.clock() + this.config.queryTimeoutMs;
     for (;;) {
       const now = this.clock();
       for (const slot of this.slots) {
         if (slot.busy) continue;
-        if (slot.connection.broken || now - slot.lastUsedAt > this.config.maxIdleMs || now - slot.createdAt > this.config.maxLifetimeMs) {
+        const connection = slot.connection!;
+        if (connection.broken || now - slot.lastUsedAt > this.config.maxIdleMs || now - slot.createdAt > this.config.maxLifetimeMs) {
           this.counters.evicted++;
           this.remove(slot);
-          void slot.connection.close();
+          void connection.close(this.closeGraceMs());
           continue;
         }
         slot.busy = true;
         this.counters.reused++;
-        return { slot, reused: true };
+        return { slot, connection, reused: true };
       }
       if (this.slots.length < this.config.maxConnections) {
-        const slot: Slot = { connection: undefined as unknown as PhysicalConnection, createdAt: now, lastUsedAt: now, busy: true };
+        const slot: Slot = { createdAt: now, lastUsedAt: now, busy: true, retired: false };
         this.slots.push(slot);
         try {
-          slot.connection = await this.open(deadline);
+          slot.connection = await this.open(deadlines.invocation ?? now + this.config.connectDeadlineMs);
         } catch (error) {
           this.remove(slot);
           this.wakeOne();
           throw error;
         }
         slot.createdAt = slot.lastUsedAt = this.clock();
-        return { slot, reused: false };
+        return { slot, connection: slot.connection, reused: false };
       }
-      await new Promise<void>(resolve => this.waiters.push(resolve));
+      const scope = transactionScope.getStore();
+      if (scope?.active && scope.client === this) {
+        throw new Error(`query() was called inside transaction() while the transaction holds ${this.config.maxConnections === 1 ? 'the only connection' : 'a connection and no other is free'}: `
+          + 'it would wait for itself. Run the statement with the transaction\'s tx.query(), or run it after the transaction');
+      }
+      await this.waitForConnection(waitUntil, deadlines);
     }
   }
 
+  private waitForConnection(until: number, deadlines: Deadlines): Promise<void> {
+    const ms = until - this.clock();
+    return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter(w => w !== wake);
+        this.counters.timeouts++;
+        reject(new TimeoutError(`no connection of this client became free in time (${this.budgetSource(deadlines)}; `
+          + `maxConnections is ${this.config.maxConnections}); nothing was sent`, 'wait', Math.max(0, ms), false, false));
+      }, Math.max(0, ms));
+      this.waiters.push(wake);
+    });
+  }
+
+  /** Returns a connection to the pool, or closes it when it broke, or close() retired it meanwhile. */
   private release(slot: Slot) {
+    if (slot.retired || slot.connection?.broken) {
+      this.discard(slot);
+      return;
+    }
     slot.busy = false;
     slot.lastUsedAt = this.clock();
     this.wakeOne();
   }
 
-  private async discard(slot: Slot) {
+  /** Forgets a connection and closes it in the background (close is bounded and never throws). */
+  private discard(slot: Slot) {
     this.remove(slot);
     this.wakeOne();
-    await slot.connection.close();
+    void slot.connection?.close(this.closeGraceMs());
   }
 
   private async evictIdle() {
     const idle = this.slots.filter(slot => !slot.busy);
     for (const slot of idle) this.remove(slot);
     this.counters.evicted += idle.length;
-    await Promise.all(idle.map(slot => slot.connection.close()));
+    await Promise.all(idle.map(slot => slot.connection!.close(this.closeGraceMs())));
   }
 
   private remove(slot: Slot) {
@@ -297,7 +437,10 @@ export class SqlClient {
     this.waiters.shift()?.();
   }
 
-  /** Opens a connection: jittered backoff on connection errors until the deadline, one token refresh on auth errors. */
+  /**
+   * Opens a connection: jittered backoff on connection errors and restarts until the deadline, one token refresh
+   * on auth errors, none on TLS failures.
+   */
   private async open(deadline: number): Promise<PhysicalConnection> {
     let refreshedAuth = false;
     for (let attempt = 1; ; attempt++) {
@@ -307,6 +450,11 @@ export class SqlClient {
         this.counters.opened++;
         return connection;
       } catch (error) {
+        if (isTlsFailure(error)) {
+          throw new TlsError(`TLS with ${this.config.host}:${this.config.port} failed (${messageOf(error)}): it is not retried. `
+            + 'Check that the server has TLS on, that its certificate is valid and names this host, and that its authority is trusted '
+            + '(RDS Proxy: the Amazon root CAs, which Node.js trusts; a private CA: pass its certificate as { ssl: { ca } })', error);
+        }
         if (isAuthenticationError(error)) {
           if (this.config.auth === 'iam' && !refreshedAuth) {
             refreshedAuth = true;
@@ -318,7 +466,7 @@ export class SqlClient {
             + `(${messageOf(error)}). ${this.config.auth === 'iam' ? 'Check that the function is granted rds-db:connect for this user on the proxy and that the user exists with IAM authentication enabled.' : ''}`.trim(),
             error);
         }
-        if (!isConnectionError(error) && !isTimeout(error)) throw error;
+        if (!isConnectionError(error) && !isRestartFailure(error) && !isTimeout(error)) throw error;
         const pause = jitter(attempt);
         if (this.clock() + pause >= deadline) {
           throw new ConnectError(`could not connect to ${this.config.host}:${this.config.port} within the time allowed after ${attempt} attempt(s): ${messageOf(error)}`, attempt, error);
@@ -342,8 +490,33 @@ export class SqlClient {
   }
 }
 
+/**
+ * `work`, or `expire()`'s error when it has not settled within `ms`. A late outcome of `work` is ignored (expire
+ * destroys the connection, so it settles soon, with an error).
+ */
+function within<T>(work: Promise<T>, ms: number, expire: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      work.catch(() => undefined);
+      reject(expire());
+    }, ms);
+    work.then(value => {
+      clearTimeout(timer);
+      resolve(value);
+    }, error => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 function isTimeout(error: unknown): boolean {
   return /timeout|timed out/i.test(messageOf(error));
+}
+
+function excerpt(sql: string): string {
+  const line = sql.replace(/\s+/g, ' ').trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
 }
 
 /** Full jitter: a random pause up to an exponentially growing, capped bound. */
@@ -356,5 +529,5 @@ function sleep(ms: number): Promise<void> {
 }
 
 function emptyStats(): ClientStats {
-  return { opened: 0, reused: 0, evicted: 0, retries: 0, connectRetries: 0, authRefreshes: 0, transactionRetries: 0 };
+  return { opened: 0, reused: 0, evicted: 0, retries: 0, connectRetries: 0, authRefreshes: 0, transactionRetries: 0, timeouts: 0 };
 }

@@ -23,13 +23,22 @@ export interface ConnectionTarget {
   readonly iam: boolean;
   /** MySQL: several statements per query. */
   readonly multipleStatements: boolean;
+  /** Whether TLS checks that the certificate names the host (mysql2 does so only when asked). */
+  readonly verifyHostname: boolean;
+  /** TCP keepalive: idle time before the first probe. */
+  readonly keepAliveInitialDelayMs: number;
 }
 
 /** One open database session. */
 export interface PhysicalConnection {
   query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>>;
-  /** Closes the session; never throws. */
-  close(): Promise<void>;
+  /**
+   * Closes the session politely, waiting at most `graceMs` for the server's goodbye, then destroys the socket;
+   * never throws.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Destroys the socket at once, without a goodbye (after a timeout: the session may be stuck mid-answer). */
+  destroy(): void;
   /** Set once the socket failed or the server closed the session. */
   readonly broken: boolean;
 }
@@ -63,8 +72,33 @@ abstract class BaseConnection implements PhysicalConnection {
   };
 
   abstract query(sql: string, params?: readonly unknown[]): Promise<QueryResult<any>>;
-  abstract close(): Promise<void>;
+  protected abstract end(): Promise<void>;
+  protected abstract destroySocket(): void;
+
+  public destroy(): void {
+    this.failed = true;
+    try {
+      this.destroySocket();
+    } catch {
+      // already gone
+    }
+  }
+
+  public async close(graceMs = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    if (this.failed) {
+      this.destroy();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const ended = this.end().catch(() => undefined);
+    await Promise.race([ended, new Promise(resolve => { timer = setTimeout(resolve, graceMs); })]);
+    clearTimeout(timer);
+    this.destroy();
+  }
 }
+
+/** How long close() waits for the server's goodbye before it destroys the socket. */
+export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
 class PostgresConnection extends BaseConnection {
   constructor(private readonly client: any) {
@@ -79,12 +113,13 @@ class PostgresConnection extends BaseConnection {
     return { rows: result.rows ?? [], rowCount: result.rowCount ?? 0, command: result.command };
   }
 
-  public async close(): Promise<void> {
-    try {
-      await this.client.end();
-    } catch {
-      // already gone
-    }
+  protected async end(): Promise<void> {
+    await this.client.end();
+  }
+
+  protected destroySocket(): void {
+    // pg has no public destroy: its connection's stream is the socket (or the TLS socket over it)
+    this.client.connection?.stream?.destroy();
   }
 }
 
@@ -101,6 +136,7 @@ export const postgresDriver: Driver = {
       ssl: target.ssl,
       connectionTimeoutMillis: timeoutMs,
       keepAlive: true,
+      keepAliveInitialDelayMillis: target.keepAliveInitialDelayMs,
     });
     // Only user and database in the startup message, whatever PG* variables say: other startup parameters pin
     // RDS Proxy sessions and are refused by poolers.
@@ -139,13 +175,14 @@ class MysqlConnection extends BaseConnection {
     });
   }
 
-  public close(): Promise<void> {
-    return new Promise(resolve => {
-      this.connection.end(() => {
-        this.connection.destroy();
-        resolve();
-      });
-    });
+  protected end(): Promise<void> {
+    return new Promise(resolve => this.connection.end(() => resolve()));
+  }
+
+  protected destroySocket(): void {
+    // mysql2's destroy() only ends the stream (a FIN that a dead path never delivers): destroy the socket itself
+    (this.connection as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    this.connection.destroy();
   }
 }
 
@@ -158,13 +195,17 @@ export const mysqlDriver: Driver = {
       port: target.port,
       database: target.database,
       user: target.user,
-      password: await password(),
-      ssl: target.ssl === false ? undefined : target.ssl,
+      // an empty password is none at all (mysql2 would otherwise answer the server's challenge with one)
+      password: (await password()) || undefined,
+      // mysql2 checks the certificate's host name only with verifyIdentity
+      ssl: target.ssl === false ? undefined : { ...target.ssl, verifyIdentity: target.verifyHostname },
       // RDS Proxy asks for the token in clear text (mysql_clear_password); only ever allowed over TLS.
       enableCleartextPlugin: target.iam && target.ssl !== false,
       connectTimeout: timeoutMs,
       multipleStatements: target.multipleStatements,
       supportBigNumbers: true,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: target.keepAliveInitialDelayMs,
     });
     const connection = new MysqlConnection(raw);
     try {

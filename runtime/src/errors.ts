@@ -17,14 +17,61 @@ export class AuthenticationError extends Error {
 }
 
 /**
+ * The connection failed after a statement that may write was sent, before its answer came: it may or may not have
+ * been applied. It is never retried automatically; check the database (for example by an idempotency key) before
+ * writing again. `statement` is the start of the SQL.
+ */
+export class OutcomeUnknownError extends Error {
+  constructor(message: string, readonly cause: unknown, readonly statement?: string) {
+    super(message);
+    this.name = 'OutcomeUnknownError';
+  }
+}
+
+/**
  * The connection failed while COMMIT was in flight: the transaction may or may not have been committed. It is
  * never retried automatically; check the database (for example by an idempotency key) before writing again.
  */
-export class CommitOutcomeUnknownError extends Error {
-  constructor(readonly cause: unknown) {
-    super(`the connection failed during COMMIT; the transaction may or may not be committed (${messageOf(cause)})`);
+export class CommitOutcomeUnknownError extends OutcomeUnknownError {
+  constructor(cause: unknown) {
+    super(`the connection failed during COMMIT; the transaction may or may not be committed (${messageOf(cause)})`, cause, 'COMMIT');
     this.name = 'CommitOutcomeUnknownError';
   }
+}
+
+/** What ran out of time: the wait for a connection of the client, or a statement (a step of a transaction too). Connecting that runs out of time raises ConnectError. */
+export type TimeoutPhase = 'wait' | 'statement';
+
+/**
+ * A call ran out of its time: the invocation's remaining time (less a margin) when a Lambda context was given, else
+ * `queryTimeoutMs`. The connection it used is destroyed; the next call opens a new one.
+ *
+ * `mayHaveRun`: the statement was sent, so the server may have run it. `mayHaveWritten`: it was sent and may write
+ * outside a transaction (or it was the COMMIT), so its effect is unknown, as with `OutcomeUnknownError`; a statement
+ * of a transaction that was not committed has written nothing.
+ */
+export class TimeoutError extends Error {
+  constructor(message: string, readonly phase: TimeoutPhase, readonly timeoutMs: number,
+    readonly mayHaveRun: boolean, readonly mayHaveWritten: boolean) {
+    super(message);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * The database could not be used and trying again will not help: TLS failed (an untrusted or expired certificate,
+ * a host name the certificate does not name, a server without TLS). Raised at once, never retried.
+ */
+export class TlsError extends Error {
+  constructor(message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = 'TlsError';
+  }
+}
+
+/** True when a write's effect is unknown: `OutcomeUnknownError` (and so `CommitOutcomeUnknownError`), or a `TimeoutError` with `mayHaveWritten`. */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return error instanceof OutcomeUnknownError || error instanceof TimeoutError && error.mayHaveWritten;
 }
 
 /** The configuration (options or SQL_* environment) is incomplete or invalid. */
@@ -68,6 +115,34 @@ export function isConnectionError(error: unknown): boolean {
   if (code && CONNECTION_CODES.has(code)) return true;
   if ((error as { fatal?: unknown })?.fatal === true && !isAuthenticationError(error)) return true;
   return CONNECTION_MESSAGES.test(messageOf(error)) && !isAuthenticationError(error);
+}
+
+/** Codes and messages of TLS failures that no retry can cure (Node.js's X509 and TLS codes, the drivers' own). */
+const TLS_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED',
+  'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'HOSTNAME_MISMATCH', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'HANDSHAKE_NO_SSL_SUPPORT', 'ER_SECURE_TRANSPORT_REQUIRED',
+]);
+const TLS_MESSAGES = /does not support SSL|not support secure connection|certificate|self[- ]signed|hostname\/IP does not match|SSL routines|ssl_choose_client_version/i;
+
+/**
+ * True when opening a connection failed because the server behind a pooler is restarting or the pooler cannot take
+ * the client yet: pgbouncer reports its own failures (its login to the server failing, no server connection, too
+ * many clients) as a protocol violation, 08P01. Only meaningful while connecting: PostgreSQL's own 08P01 (a bind
+ * message with the wrong number of parameters) is a bug, not a restart.
+ */
+export function isRestartFailure(error: unknown): boolean {
+  return codeOf(error) === '08P01';
+}
+
+/** True when TLS failed in a way no retry cures. */
+export function isTlsFailure(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code && TLS_CODES.has(code)) return true;
+  if (code && /^ERR_SSL_|^ERR_TLS_/.test(code)) return true;
+  return TLS_MESSAGES.test(messageOf(error));
 }
 
 /** True when the server refused the credentials. */

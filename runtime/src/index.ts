@@ -5,7 +5,11 @@ export { SqlClient, isReadStatement } from './client';
 export type { ClientStats, InvocationContext, QueryOptions, Transaction, TransactionOptions } from './client';
 export type { ConnectOptions, Engine } from './config';
 export type { QueryResult } from './drivers';
-export { AuthenticationError, CommitOutcomeUnknownError, ConfigurationError, ConnectError, isAuthenticationError, isConnectionError, isSerializationFailure } from './errors';
+export {
+  AuthenticationError, CommitOutcomeUnknownError, ConfigurationError, ConnectError, isAuthenticationError, isConnectionError, isOutcomeUnknown,
+  isSerializationFailure, isTlsFailure, OutcomeUnknownError, TimeoutError, TlsError,
+} from './errors';
+export type { TimeoutPhase } from './errors';
 export { createIamUserStatements, grantStatements, iamUserStatements } from './users';
 export type { DatabaseAccess } from './users';
 export { migrate, readMigrations, MigrationError, MIGRATIONS_TABLE } from './migrations';

@@ -1,7 +1,9 @@
 /**
  * A TCP relay between the client and a database server that can fail on purpose: drop every open connection
- * (what a proxy closing idle clients, or a restart, looks like to the client), refuse new ones for a while, and
- * record the PostgreSQL startup message of each connection.
+ * (what a proxy closing idle clients, or a restart, looks like to the client), refuse new ones for a while,
+ * black-hole traffic without closing anything (a dead network path, a frozen peer), lose the server's answers
+ * after the request went through, hold new connections before they reach the server, and record the PostgreSQL
+ * startup message of each connection.
  */
 import * as net from 'net';
 
@@ -11,6 +13,11 @@ export class FaultyRelay {
   private readonly server: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private refusingUntil = 0;
+  private blackholed = false;
+  private cutsLeft = 0;
+  private holding: Array<() => void> | undefined;
+  /** Bytes of answers the server sent that never reached the client (while cutting). */
+  public lostAnswerBytes = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {
     this.server = net.createServer(client => this.relay(client));
@@ -43,6 +50,42 @@ export class FaultyRelay {
     this.pairs.clear();
   }
 
+  /** From now on forward nothing, either way, and close nothing: every socket stays open and silent. */
+  public blackhole() {
+    this.blackholed = true;
+  }
+
+  /**
+   * From now on forward requests to the server, but drop the next `count` answers, resetting the client's socket
+   * each time: the statement ran, and the client never learns it.
+   */
+  public cutAnswers(count = Infinity) {
+    this.cutsLeft = count;
+  }
+
+  /** Forward everything again (the sockets that saw the black hole are dead to their clients anyway). */
+  public heal() {
+    this.blackholed = false;
+    this.cutsLeft = 0;
+  }
+
+  /** Accept new connections but connect them to the server only when `release()` is called. */
+  public hold(): { release: () => void } {
+    this.holding = [];
+    return {
+      release: () => {
+        const held = this.holding ?? [];
+        this.holding = undefined;
+        for (const go of held) go();
+      },
+    };
+  }
+
+  /** Client connections open now. */
+  public get open(): number {
+    return this.pairs.size;
+  }
+
   /** Drop everything and refuse new connections for `ms` (a restart as clients see it). */
   public restart(ms: number) {
     this.refusingUntil = Date.now() + ms;
@@ -60,18 +103,42 @@ export class FaultyRelay {
       return;
     }
     this.accepted++;
+    if (this.holding) {
+      client.pause();
+      client.on('error', () => client.destroy());
+      this.holding.push(() => {
+        if (client.destroyed) return;
+        client.resume();
+        this.connect(client);
+      });
+      return;
+    }
+    this.connect(client);
+  }
+
+  private connect(client: net.Socket) {
     const upstream = net.connect(this.target.port, this.target.host);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     this.pairs.add(pair);
     let first = true;
     client.on('data', chunk => {
+      if (this.blackholed) return;
       if (first) {
         first = false;
         this.recordStartup(chunk);
       }
       upstream.write(chunk);
     });
-    upstream.on('data', chunk => client.write(chunk));
+    upstream.on('data', chunk => {
+      if (this.blackholed || client.destroyed) return;
+      if (this.cutsLeft > 0) {
+        this.cutsLeft--;
+        this.lostAnswerBytes += chunk.length;
+        client.resetAndDestroy();
+        return;
+      }
+      client.write(chunk);
+    });
     const close = () => {
       client.destroy();
       upstream.destroy();

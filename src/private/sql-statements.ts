@@ -127,12 +127,14 @@ function commitsImplicitly(statement: SqlStatement): boolean {
 /** The head of a stored program's definition, over `canonical` tokens: CREATE [OR REPLACE] [DEFINER = user] ... */
 const STORED_PROGRAM = /^(?:CREATE|ALTER)(?: OR REPLACE)?(?: DEFINER = (?:CURRENT_USER(?: \( \))?|\S+(?: @ \S+(?: \. \S+)*)?))?(?: AGGREGATE)? (?:PROCEDURE|FUNCTION|TRIGGER|EVENT)\b/;
 
-interface Token {
+/** A token of SQL: a word (keyword, identifier, number or `$1` placeholder), a string or quoted identifier, a symbol. */
+export interface SqlToken {
   readonly kind: 'word' | 'quoted' | 'symbol';
   readonly text: string;
   readonly start: number;
   readonly end: number;
 }
+type Token = SqlToken;
 
 /** Tokens joined by spaces: words in upper case, strings and quoted identifiers as Q, symbols as they are. */
 function canonical(tokens: readonly Token[]): string {
@@ -143,20 +145,46 @@ const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 const EXECUTABLE_COMMENT = /^\/\*M?!\d*/;
 
 function mysqlTokens(sql: string): Token[] {
+  return tokensOf(sql, 'mysql');
+}
+
+/**
+ * The tokens of SQL outside whitespace and comments, as the server reads them. MySQL: `'` and `"` strings
+ * (backslash escapes and doubled quotes), backtick identifiers, `#`, `-- ` and `/* *\/` comments, and the content
+ * of executable comments as code. PostgreSQL: `'` strings (doubled quotes; backslash escapes only in `E'...'`
+ * strings), `"` identifiers, dollar-quoted strings (`$$...$$`, `$tag$...$tag$`), `--` and nested `/* *\/` comments.
+ * Throws an Error on a string or comment that is never closed.
+ */
+export function sqlTokens(sql: string, dialect: SqlDialect): SqlToken[] {
+  return tokensOf(sql, dialect);
+}
+
+const DOLLAR_QUOTE = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
+function tokensOf(sql: string, dialect: SqlDialect): Token[] {
   const tokens: Token[] = [];
   let executable = false;
-  let i = skipBlank(sql, 0, 'mysql');
+  let i = skipBlank(sql, 0, dialect);
   while (i < sql.length) {
     const start = i;
-    const marker = EXECUTABLE_COMMENT.exec(sql.slice(i, i + 12));
+    const marker = dialect === 'mysql' ? EXECUTABLE_COMMENT.exec(sql.slice(i, i + 12)) : null;
+    const dollar = dialect === 'postgres' && sql[i] === '$' ? DOLLAR_QUOTE.exec(sql.slice(i, i + 64)) : null;
     if (marker) {
       i += marker[0].length;
       executable = true;
     } else if (executable && sql.startsWith('*/', i)) {
       i += 2;
       executable = false;
-    } else if (sql[i] === '\'' || sql[i] === '"' || sql[i] === '`') {
-      i = quoteEnd(sql, i);
+    } else if (dollar) {
+      const close = sql.indexOf(dollar[0], i + dollar[0].length);
+      if (close < 0) throw new Unreadable(`has a ${dollar[0]} quote that is never closed (line ${lineOf(sql, start)})`);
+      i = close + dollar[0].length;
+      tokens.push({ kind: 'quoted', text: sql.slice(start, i), start, end: i });
+    } else if (dialect === 'postgres' && /^[Ee]'/.test(sql.slice(i, i + 2)) && !WORD.test(sql[i - 1] ?? ' ')) {
+      i = quoteEnd(sql, i + 1, true);
+      tokens.push({ kind: 'quoted', text: sql.slice(start, i), start, end: i });
+    } else if (sql[i] === '\'' || sql[i] === '"' || sql[i] === '`' && dialect === 'mysql') {
+      i = quoteEnd(sql, i, dialect === 'mysql' && sql[i] !== '`');
       tokens.push({ kind: 'quoted', text: sql.slice(start, i), start, end: i });
     } else if (WORD.test(sql[i])) {
       while (i < sql.length && WORD.test(sql[i])) i++;
@@ -165,17 +193,17 @@ function mysqlTokens(sql: string): Token[] {
       i++;
       tokens.push({ kind: 'symbol', text: sql[start], start, end: i });
     }
-    i = skipBlank(sql, i, 'mysql');
+    i = skipBlank(sql, i, dialect);
   }
   if (executable) throw new Unreadable(`has a /*! comment that is never closed (line ${lineOf(sql, sql.lastIndexOf('/*'))})`);
   return tokens;
 }
 
-/** The index after the string or quoted identifier that starts at `start`. */
-function quoteEnd(sql: string, start: number): number {
+/** The index after the string or quoted identifier that starts at `start`; `backslash`: backslash escapes. */
+function quoteEnd(sql: string, start: number, backslash: boolean): number {
   const quote = sql[start];
   for (let i = start + 1; i < sql.length; i++) {
-    if (sql[i] === '\\' && quote !== '`') {
+    if (sql[i] === '\\' && backslash) {
       i++;
     } else if (sql[i] === quote) {
       if (sql[i + 1] !== quote) return i + 1;
