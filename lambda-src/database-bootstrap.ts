@@ -40,6 +40,8 @@ interface Event {
 }
 
 const MIGRATIONS_DIRECTORY = path.join(__dirname, 'migrations');
+/** Time kept back from the invocation to close the connection and send the response to CloudFormation. */
+const RESPONSE_RESERVE_MS = 20_000;
 
 export const handler = async (event: Event, context: { logStreamName: string; getRemainingTimeInMillis(): number }) => {
   const physicalId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-database-bootstrap`;
@@ -71,7 +73,12 @@ async function bootstrap(properties: Properties, context: { getRemainingTimeInMi
     ssl: { ca: RDS_CERTIFICATE_AUTHORITIES, rejectUnauthorized: true, servername: properties.Host },
     multipleStatements: true,
     connectDeadlineMs: Math.max(10_000, context.getRemainingTimeInMillis() - 60_000),
+    // migrations are bounded by the invocation below, not by the default per-statement limit
+    queryTimeoutMs: Math.max(30_000, context.getRemainingTimeInMillis()),
   });
+  // every statement ends in time for the handler to answer CloudFormation before the function times out: a
+  // migration that runs too long fails the deployment with its name instead of leaving CloudFormation waiting
+  const bounded = { getRemainingTimeInMillis: () => context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS };
   try {
     const users = properties.Users ?? [];
     // users first (migrations may refer to them), grants last (so that they cover the tables migrations created)
@@ -81,7 +88,7 @@ async function bootstrap(properties: Properties, context: { getRemainingTimeInMi
       }
     }
     const migrations = fs.existsSync(MIGRATIONS_DIRECTORY) ? readMigrations(MIGRATIONS_DIRECTORY) : [];
-    const report = await migrate(db, migrations);
+    const report = await migrate(db, migrations, { context: bounded });
     for (const user of users) {
       for (const statement of grantStatements(properties.Engine, user.name, properties.Database, user.access)) {
         await db.query(statement);

@@ -27,6 +27,11 @@ describe('database bootstrap', () => {
       SecretArn: { Ref: secret },
       Users: [{ name: 'app_user', access: 'read-write' }],
       MigrationsHash: 'none',
+      // CloudFormation gives up two minutes after the function's own timeout, not after the default hour
+      ServiceTimeout: '720',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Creates the IAM application users'), Timeout: 600,
     });
     const apiAlias = Object.entries(template.findResources('AWS::Lambda::Alias')).find(([id]) => id.startsWith('ApiHandlerAlias'))![1];
     expect(apiAlias.DependsOn).toEqual(expect.arrayContaining([bootstrap]));

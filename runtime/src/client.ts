@@ -190,6 +190,39 @@ export class SqlClient {
     }
   }
 
+  /**
+   * Runs `work` on one connection of the client, held for the whole call and not in a transaction: for session
+   * state such as an advisory lock (migrations take one). Each statement of `s.query` is bounded like a query's
+   * (by the context, or `queryTimeoutMs`) and never replayed; a statement that may write and loses its answer raises
+   * `OutcomeUnknownError`. Session state outlives the call on the connection, so undo what you set. Through RDS Proxy
+   * such state pins the session: use it on the database's own endpoint.
+   */
+  public async session<T>(work: (s: Transaction) => Promise<T>, options: { readonly context?: InvocationContext } = {}): Promise<T> {
+    const deadlines = this.deadlines(options.context);
+    // a stale reused connection is replaced before anything of the work runs
+    const { lease } = await this.runWithStaleRetry(deadlines, () => true, error => error,
+      l => this.statement(l, 'SELECT 1', undefined, deadlines, () => false));
+    const scope: TransactionScope = { client: this, active: true };
+    try {
+      return await transactionScope.run(scope, () => work({
+        query: async (sql, params) => {
+          try {
+            return await this.statement(lease, sql, params, deadlines, () => !isReadStatement(sql, this.config.engine));
+          } catch (error) {
+            if (isConnectionError(error) && !isReadStatement(sql, this.config.engine)) {
+              throw new OutcomeUnknownError(`the connection failed before the answer to "${excerpt(sql)}" came: it may or may not have been applied `
+                + `(${messageOf(error)})`, error, excerpt(sql));
+            }
+            throw error;
+          }
+        },
+      }));
+    } finally {
+      scope.active = false;
+      this.release(lease.slot);
+    }
+  }
+
   /** Counters of connection handling, for logs and metrics. */
   public stats(): ClientStats {
     return { ...this.counters };

@@ -13,7 +13,7 @@ export type { TimeoutPhase } from './errors';
 export { createIamUserStatements, grantStatements, iamUserStatements } from './users';
 export type { DatabaseAccess } from './users';
 export { migrate, readMigrations, MigrationError, MIGRATIONS_TABLE } from './migrations';
-export type { Migration, MigrationReport } from './migrations';
+export type { Migration, MigrationReport, MigrateOptions } from './migrations';
 export { signAuthToken, credentialsFromEnvironment, TOKEN_LIFETIME_SECONDS } from './token';
 export type { AuthTokenRequest, AwsCredentials } from './token';
 

@@ -191,6 +191,103 @@ describe.each(servers)('migrate (%s)', (engine, start) => {
   });
 
   const recorded = async () => (await db.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE} order by name`)).rows.map(r => r.name);
+  const realServer = () => server.kind !== 'embedded'; // PGlite serves every connection from one session: no lock to contend for
+  const other = () => connect({ url: server.url, multipleStatements: true });
+  const p = (n: number) => (engine === 'postgres' ? `$${n}` : '?');
+
+  test('two runners at once: one applies every migration, the other waits for it and then skips them; nothing runs twice', async () => {
+    if (!realServer()) return;
+    const log = `runs_${process.pid}_${Date.now()}`;
+    await db.query(`create table ${log} (migration varchar(50))`);
+    const second = other();
+    try {
+      const batch = [
+        { name: '101_slow.sql', sql: engine === 'postgres' ? `select pg_sleep(0.4); insert into ${log} values ('101')` : `do sleep(0.4); insert into ${log} values ('101')` },
+        { name: '102_more.sql', sql: `insert into ${log} values ('102')` },
+      ];
+      const started = Date.now();
+      const reports = await Promise.all([migrate(db, [...first(), ...batch]), migrate(second, [...first(), ...batch])]);
+      const ran = reports.flatMap(r => r.applied).sort();
+      expect(ran).toEqual(['101_slow.sql', '102_more.sql']);
+      expect(reports.some(r => r.applied.length === 0 && r.skipped.includes('101_slow.sql'))).toBe(true);
+      const { rows } = await db.query<{ migration: string }>(`select migration from ${log} order by migration`);
+      expect(rows.map(r => r.migration)).toEqual(['101', '102']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    } finally {
+      await second.close();
+      await db.query(`drop table if exists ${log}`);
+      await db.query(`delete from ${MIGRATIONS_TABLE} where name in (${p(1)}, ${p(2)})`, ['101_slow.sql', '102_more.sql']);
+    }
+  });
+
+  test('a runner that cannot get the lock within runnerWaitMs fails naming the holder, and applies nothing', async () => {
+    if (!realServer()) return;
+    const holder = other();
+    try {
+      await holder.query(engine === 'postgres' ? 'select pg_advisory_lock(1936485729)' : "select get_lock('serverless_sql_api_migrations', 0)");
+      const started = Date.now();
+      const error = await migrate(db, [...first(), { name: '103_never.sql', sql: 'select 1' }], { runnerWaitMs: 600 }).catch(e => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect(error.message).toMatch(engine === 'postgres'
+        ? /^migrations did not start: another migration runner \(backend pid \d+\) held the migration lock for the \d+ ms this one waited: nothing was applied/
+        : /^migrations did not start: another migration runner \(connection id \d+\) held the migration lock/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await recorded()).not.toContain('103_never.sql');
+    } finally {
+      await holder.close();
+    }
+    // the lock went with the holder's session: the next run proceeds
+    expect((await migrate(db, first())).skipped).toEqual(['001_create.sql', '002_seed.sql']);
+  });
+
+  test('a migration stuck behind another session\'s lock fails after lockTimeoutMs, naming itself, and the next run applies it', async () => {
+    const blocker = other();
+    let release!: () => void;
+    const held = new Promise<void>(resolve => { release = resolve; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>(resolve => { locked = resolve; });
+    const transaction = blocker.transaction(async tx => {
+      await tx.query(engine === 'postgres' ? `lock table ${table} in access share mode` : `select count(*) from ${table}`);
+      locked();
+      await held;
+    });
+    const alter = { name: '104_alter.sql', sql: `alter table ${table} add column note varchar(20)` };
+    try {
+      await isLocked;
+      if (!realServer()) return;
+      const started = Date.now();
+      const error = await migrate(db, [...first(), alter], { lockTimeoutMs: 1_000 }).catch(e => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect(error.migration).toBe('104_alter.sql');
+      expect(error.message).toMatch(/^migration 104_alter.sql failed: .*waited more than lockTimeoutMs \(1000 ms\) for a lock another session holds.*; nothing of it was recorded as applied$/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      if (engine === 'mysql') {
+        // the session values were put back
+        const { rows } = await db.query<{ same: number }>('select @@session.lock_wait_timeout = @@global.lock_wait_timeout as same');
+        expect(Number(rows[0].same)).toBe(1);
+      }
+    } finally {
+      release();
+      await transaction;
+      await blocker.close();
+    }
+    if (!realServer()) return;
+    expect((await migrate(db, [...first(), alter])).applied).toEqual(['104_alter.sql']);
+    await db.query(`delete from ${MIGRATIONS_TABLE} where name = ${p(1)}`, ['104_alter.sql']);
+    await db.query(`alter table ${table} drop column note`);
+  });
+
+  test('PostgreSQL: a statement of a migration that runs past statementTimeoutMs fails, naming the migration', async () => {
+    if (engine !== 'postgres') return;
+    const error = await migrate(db, [...first(), { name: '105_slow.sql', sql: 'select pg_sleep(3)' }], { statementTimeoutMs: 300 }).catch(e => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error.message).toMatch(/^migration 105_slow.sql failed: .*\(a statement ran longer than statementTimeoutMs \(300 ms\)\)/);
+    expect(await recorded()).not.toContain('105_slow.sql');
+  });
+
+
   const exists = async (name: string) => {
     const { rows } = await db.query<{ n: number }>(
       `select count(*) as n from information_schema.tables where table_name = ${engine === 'postgres' ? '$1' : '?'}`, [name]);

@@ -16,6 +16,9 @@ import { encryptedLogGroup } from './log-group';
 import { ConfigurationError } from './validation';
 import { BoundMigrations } from '../migrations';
 
+/** The bootstrap function's timeout: users and migrations of one deployment must finish within it. */
+const BOOTSTRAP_TIMEOUT = Duration.minutes(10);
+
 export interface DatabaseBootstrapProps {
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
@@ -106,7 +109,7 @@ export class DatabaseBootstrap extends Construct {
       handler: 'index.handler',
       code: lambda.Code.fromAsset(stage(asset, props.migrations)),
       memorySize: 512,
-      timeout: Duration.minutes(10),
+      timeout: BOOTSTRAP_TIMEOUT,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: [securityGroup],
@@ -123,6 +126,10 @@ export class DatabaseBootstrap extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: alias.functionArn,
       resourceType: 'Custom::DatabaseBootstrap',
+      // CloudFormation waits an hour by default for an answer that never comes (a function killed mid-migration):
+      // ServiceTimeout, 1 to 3600 seconds, bounds it
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html)
+      serviceTimeout: BOOTSTRAP_TIMEOUT.plus(Duration.minutes(2)),
       properties: {
         Engine: props.engine,
         Host: props.host,
