@@ -1,6 +1,3 @@
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-
 /** AWS credentials to sign with. */
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -27,39 +24,51 @@ export const TOKEN_LIFETIME_SECONDS = 900;
 
 /**
  * Signs an IAM authentication token for RDS / RDS Proxy: a SigV4-presigned `connect` request, without the scheme,
- * valid for 15 minutes. Signing is local (no network call), so it works in isolated subnets.
+ * valid for 15 minutes. Signing is local (no network call), so it works in isolated subnets. The signature is
+ * computed by `aws4` (a small, dependency-free SigV4 implementation on node:crypto), loaded on the first token;
+ * the tests hold every token byte for byte to the one `@aws-sdk/rds-signer` makes.
  */
 export async function signAuthToken(request: AuthTokenRequest): Promise<string> {
-  const signer = new SignatureV4({
+  const host = `${request.hostname}:${request.port}`;
+  const query = {
+    'Action': 'connect',
+    'DBUser': request.username,
+    'X-Amz-Date': amzDate(request.signingDate ?? new Date()),
+    'X-Amz-Expires': String(TOKEN_LIFETIME_SECONDS),
+  };
+  const signed = loadAws4().sign({
+    method: 'GET',
+    host,
+    path: `/?${queryString(query)}`,
+    headers: { Host: host },
     service: 'rds-db',
     region: request.region,
-    credentials: request.credentials,
-    sha256: Hash.bind(null, 'sha256'),
+    signQuery: true,
+  }, {
+    accessKeyId: request.credentials.accessKeyId,
+    secretAccessKey: request.credentials.secretAccessKey,
+    sessionToken: request.credentials.sessionToken,
   });
-  const host = `${request.hostname}:${request.port}`;
-  const presigned = await signer.presign({
-    method: 'GET',
-    protocol: 'https:',
-    hostname: request.hostname,
-    port: request.port,
-    path: '/',
-    query: { Action: 'connect', DBUser: request.username },
-    headers: { host },
-  }, { expiresIn: TOKEN_LIFETIME_SECONDS, signingDate: request.signingDate });
-  return `${host}/?${queryString(presigned.query as Record<string, string | string[] | null>)}`;
+  // the same parameters in the order @aws-sdk/rds-signer writes them (sorted by name)
+  const parameters = new URLSearchParams(signed.path.slice(signed.path.indexOf('?') + 1));
+  return `${host}/?${queryString(Object.fromEntries(parameters))}`;
 }
 
-function queryString(query: Record<string, string | string[] | null>): string {
-  const parts: string[] = [];
-  for (const key of Object.keys(query).sort()) {
-    const value = query[key];
-    if (value === null || value === undefined) {
-      parts.push(escape(key));
-    } else {
-      for (const item of [value].flat()) parts.push(`${escape(key)}=${escape(item)}`);
-    }
-  }
-  return parts.join('&');
+interface Aws4 {
+  sign(request: Record<string, unknown>, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): { path: string };
+}
+let aws4: Aws4 | undefined;
+function loadAws4(): Aws4 {
+  return aws4 ??= require('aws4') as Aws4;
+}
+
+/** The SigV4 time stamp: 20261123T123456Z. */
+function amzDate(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+function queryString(query: Record<string, string>): string {
+  return Object.keys(query).sort().map(key => `${escape(key)}=${escape(query[key])}`).join('&');
 }
 
 /** RFC 3986 percent-encoding, as SigV4 canonicalizes it. */
