@@ -126,8 +126,10 @@ class PostgresConnection extends BaseConnection {
 export const postgresDriver: Driver = {
   beginStatement: 'BEGIN',
   async open(target, password, timeoutMs) {
-    const pg = load('pg', 'postgres', () => require('pg'));
-    const client = new pg.Client({
+    // pg's Client alone (pg exports lib/* as subpaths): its index also loads the pool and the native binding,
+    // which a handler never uses. test/drivers.test.ts fails if an upgrade of pg moves it.
+    const Client = load('pg', 'postgres', () => require('pg/lib/client'));
+    const client = new Client({
       host: target.host,
       port: target.port,
       database: target.database,
