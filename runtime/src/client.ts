@@ -1,9 +1,13 @@
 import { AsyncLocalStorage } from 'async_hooks';
-import { ConnectOptions, resolveConfig, ResolvedConfig } from './config';
-import { ConnectionTarget, DEFAULT_CLOSE_GRACE_MS, Driver, mysqlDriver, PhysicalConnection, postgresDriver, QueryResult } from './drivers';
+import { ConnectOptions, resolveConfig, ResolvedConfig, whole } from './config';
+import {
+  ConnectionTarget, DEFAULT_CLOSE_GRACE_MS, Driver, mysqlDriver, PhysicalConnection, postgresDriver, QueryResult, RowLimit,
+  RowLimitExceeded, RowSink, RowStream,
+} from './drivers';
 import {
   AuthenticationError, CommitOutcomeUnknownError, ConnectError, isAuthenticationError, isConnectionError, isRestartFailure,
-  isSerializationFailure, isTlsFailure, messageOf, OutcomeUnknownError, TimeoutError, TlsError,
+  isSerializationFailure, isTlsFailure, messageOf, OutcomeUnknownError, StreamInterruptedError, TimeoutError, TlsError,
+  TooManyRowsError,
 } from './errors';
 import { isReadStatement } from './replay';
 import { AwsCredentials, credentialsFromEnvironment, signAuthToken } from './token';
@@ -28,6 +32,25 @@ export interface QueryOptions {
    * and `connectDeadlineMs` connecting.
    */
   readonly context?: InvocationContext;
+  /** The most rows this query may return (more raise `TooManyRowsError`). Default: the client's `maxRows`. */
+  readonly maxRows?: number;
+}
+
+/** Options of one `stream()`. */
+export interface StreamOptions {
+  /**
+   * The Lambda context: every wait for rows (and for a connection) ends before the invocation's remaining time,
+   * less half a second, runs out. Without it, each wait for the next rows is bounded by `queryTimeoutMs`, so a
+   * stream may run longer than that as long as rows keep coming.
+   */
+  readonly context?: InvocationContext;
+  /**
+   * Rows read ahead of the consumer: at this many the socket is paused (the server then waits on TCP), and it is
+   * resumed when half of them are consumed. Memory stays within about this many rows. Default 1000.
+   */
+  readonly highWaterMark?: number;
+  /** As for `query()`: whether the statement may be run again after a stale reused connection failed it before any row came. */
+  readonly idempotent?: boolean;
 }
 
 /** Options of one `transaction()`. */
@@ -45,7 +68,8 @@ export interface TransactionOptions {
 
 /** The statements of one transaction run on one connection. */
 export interface Transaction {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /** Runs one statement of the transaction. `maxRows` as for `query()`. */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: { readonly maxRows?: number }): Promise<QueryResult<Row>>;
 }
 
 /** Counters since the client was created (or since `afterRestore()`). */
@@ -164,10 +188,90 @@ export class SqlClient {
       ? new OutcomeUnknownError(`the connection failed before the answer to "${excerpt(sql)}" came: it may or may not have been applied `
         + `(${messageOf(error)}). It was not run again; check the database before writing again`, error, excerpt(sql))
       : error;
+    // a statement that only reads is stopped at the limit; any other runs to its end, its rows discarded
+    const limit = this.rowLimit(options.maxRows, isRead);
     const { lease, result } = await this.runWithStaleRetry(deadlines, () => options.idempotent ?? isRead(), lost,
-      lease => this.statement<Row>(lease, sql, params, deadlines, () => !isRead()));
+      lease => this.statement<Row>(lease, sql, params, deadlines, () => !isRead(), limit));
     this.release(lease.slot);
     return result;
+  }
+
+  /**
+   * Runs one statement and yields its rows as they arrive, holding at most about `highWaterMark` of them: for
+   * results too large to buffer. Iterate it with `for await`; leaving the loop early (break, return, throw) closes
+   * the connection, which stops the statement (a statement that writes may then have run in part or in full).
+   *
+   * Nothing but the statement is sent — no cursor, no named portal, no SET — and the rows come as the answer to it,
+   * read only as fast as the consumer takes them (TCP holds the rest on the server). So it works through poolers in
+   * transaction mode and does not pin an RDS Proxy connection; the connection is held until the stream ends.
+   * `maxRows` does not apply. A stale reused connection that fails before the first row is replaced once (for a
+   * statement that reads, or one marked idempotent); a connection lost later raises `StreamInterruptedError`
+   * with the count of rows delivered (`OutcomeUnknownError` if no row came and the statement may write).
+   */
+  public async *stream<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options: StreamOptions = {}): AsyncGenerator<Row, void, undefined> {
+    const highWaterMark = whole('highWaterMark', options.highWaterMark ?? 1000, 1, undefined, 'a number of rows to read ahead');
+    const deadlines = this.deadlines(options.context);
+    let read: boolean | undefined;
+    const isRead = () => read ??= options.idempotent !== false && isReadStatement(sql, this.config.engine);
+    let lease = await this.acquire(deadlines);
+    let delivered = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (this.statementBudget(deadlines) <= 0) {
+        this.release(lease.slot);
+        this.counters.timeouts++;
+        throw new TimeoutError(`no time was left to run "${excerpt(sql)}" (${this.budgetSource(deadlines)}); it was not sent`,
+          'statement', deadlines.statementMs, false, false);
+      }
+      const feed = new RowFeed(highWaterMark);
+      feed.control = lease.connection.stream(sql, params, feed);
+      /** running: rows may still come; else the slot was handed back (done) or must be closed (abandoned). */
+      let state: 'running' | 'settled' = 'running';
+      try {
+        for (;;) {
+          const connection = lease.connection;
+          const item = await feed.take(this.streamWaitMs(deadlines), ms => {
+            connection.destroy();
+            this.counters.timeouts++;
+            const writes = !isRead();
+            return new TimeoutError(`"${excerpt(sql)}" sent no row within ${ms} ms after ${delivered} row(s) (${this.budgetSource(deadlines)}): `
+              + (writes ? 'it may or may not have been applied; check the database before writing again. ' : 'it wrote nothing that stays. ')
+              + 'The connection was closed', 'statement', ms, true, writes);
+          });
+          if (item === END) break;
+          delivered++;
+          yield item as Row;
+        }
+        state = 'settled';
+        this.release(lease.slot);
+        return;
+      } catch (error) {
+        state = 'settled';
+        if (error instanceof TimeoutError || !isConnectionError(error)) {
+          // a timeout (the connection was destroyed) or a statement error (the connection stays usable)
+          this.release(lease.slot);
+          throw error;
+        }
+        this.discard(lease.slot);
+        if (delivered > 0) {
+          throw new StreamInterruptedError(`the connection failed after ${delivered} row(s) of "${excerpt(sql)}" (${messageOf(error)}): `
+            + 'the rows delivered are not the whole result, and nothing was run again', delivered, error);
+        }
+        if (!isRead()) {
+          throw new OutcomeUnknownError(`the connection failed before the answer to "${excerpt(sql)}" came: it may or may not have been applied `
+            + `(${messageOf(error)}). It was not run again; check the database before writing again`, error, excerpt(sql));
+        }
+        if (attempt > 1 || !lease.reused || options.idempotent === false) throw error;
+        await this.evictIdle();
+        this.counters.retries++;
+        lease = await this.acquire(deadlines);
+      } finally {
+        if (state === 'running') {
+          // the consumer left the loop before the end: stop the statement by closing its connection
+          lease.connection.destroy();
+          this.discard(lease.slot);
+        }
+      }
+    }
   }
 
   /**
@@ -205,9 +309,10 @@ export class SqlClient {
     const scope: TransactionScope = { client: this, active: true };
     try {
       return await transactionScope.run(scope, () => work({
-        query: async (sql, params) => {
+        query: async (sql, params, queryOptions) => {
           try {
-            return await this.statement(lease, sql, params, deadlines, () => !isReadStatement(sql, this.config.engine));
+            return await this.statement(lease, sql, params, deadlines, () => !isReadStatement(sql, this.config.engine),
+              this.rowLimit(queryOptions?.maxRows, () => false));
           } catch (error) {
             if (isConnectionError(error) && !isReadStatement(sql, this.config.engine)) {
               throw new OutcomeUnknownError(`the connection failed before the answer to "${excerpt(sql)}" came: it may or may not have been applied `
@@ -261,7 +366,9 @@ export class SqlClient {
     let result: T;
     try {
       result = await transactionScope.run(scope, () => work({
-        query: (sql, params) => this.statement(lease, sql, params, deadlines, () => false),
+        // at the limit the statement runs to its end (rows discarded), so that the transaction stays usable and rolls back
+        query: (sql, params, queryOptions) => this.statement(lease, sql, params, deadlines, () => false,
+          this.rowLimit(queryOptions?.maxRows, () => false)),
       }));
     } catch (error) {
       scope.active = false;
@@ -293,7 +400,7 @@ export class SqlClient {
    * lease's slot is then broken, and released as such by the caller.
    */
   private async statement<Row>(lease: Lease, sql: string, params: readonly unknown[] | undefined, deadlines: Deadlines,
-    mayWrite: () => boolean): Promise<QueryResult<Row>> {
+    mayWrite: () => boolean, limit?: RowLimit): Promise<QueryResult<Row>> {
     const budget = this.statementBudget(deadlines);
     if (budget <= 0) {
       this.counters.timeouts++;
@@ -301,7 +408,15 @@ export class SqlClient {
         'statement', deadlines.statementMs, false, false);
     }
     const { connection } = lease;
-    return within(connection.query(sql, params), budget, () => {
+    const answer = connection.query(sql, params, limit).catch(error => {
+      if (!(error instanceof RowLimitExceeded)) throw error;
+      throw new TooManyRowsError(`"${excerpt(sql)}" returned more than ${error.maxRows} rows (maxRows): `
+        + (error.completed
+          ? `it ran to its end and its rows were discarded${mayWrite() ? '; what it wrote stays unless its transaction rolls back' : ''}. `
+          : 'it was stopped and its connection closed; it wrote nothing. ')
+        + 'Read large results with stream(), page them (LIMIT, or WHERE on the last key seen), or raise maxRows', error.maxRows, error.completed, excerpt(sql));
+    });
+    return within(answer, budget, () => {
       connection.destroy();
       this.counters.timeouts++;
       const writes = mayWrite();
@@ -359,6 +474,17 @@ export class SqlClient {
     } catch {
       this.discard(lease.slot);
     }
+  }
+
+  /** The row limit of one buffered statement: the query's or the client's; `stop()` decides whether to stop at it. */
+  private rowLimit(maxRows: number | undefined, stop: () => boolean): RowLimit {
+    const limit = maxRows === undefined ? this.config.maxRows : whole('maxRows', maxRows, 1, undefined, 'read larger results with stream()');
+    return { maxRows: limit, get stopAtLimit() { return stop(); } };
+  }
+
+  /** How long a stream may wait for its next rows: what is left of the invocation, or queryTimeoutMs. */
+  private streamWaitMs(deadlines: Deadlines): number {
+    return Math.max(0, this.statementBudget(deadlines));
   }
 
   private deadlines(context?: InvocationContext): Deadlines {
@@ -520,6 +646,84 @@ export class SqlClient {
       credentials: await this.credentials(),
       signingDate: new Date(this.clock()),
     });
+  }
+}
+
+/** The end of a stream's rows. */
+const END: unique symbol = Symbol('end');
+
+/**
+ * The rows of one streamed statement between the socket and the consumer: pauses the socket at the high-water mark,
+ * resumes it at half, hands over a failure after the rows that came before it.
+ */
+class RowFeed implements RowSink {
+  public control?: RowStream;
+  private rows: unknown[] = [];
+  private head = 0;
+  private paused = false;
+  private ended = false;
+  private failure?: { error: unknown };
+  private wake?: () => void;
+
+  constructor(private readonly highWaterMark: number) {}
+
+  public row(row: unknown) {
+    this.rows.push(row);
+    if (!this.paused && this.size >= this.highWaterMark) {
+      this.paused = true;
+      this.control?.pause();
+    }
+    this.notify();
+  }
+
+  public end() {
+    this.ended = true;
+    this.notify();
+  }
+
+  public fail(error: unknown) {
+    this.failure ??= { error };
+    this.notify();
+  }
+
+  /** The next row, or END; rejects with the statement's failure, or with `expire(ms)` when nothing came within `ms`. */
+  public async take(ms: number, expire: (ms: number) => Error): Promise<unknown> {
+    for (;;) {
+      if (this.size > 0) {
+        const row = this.rows[this.head];
+        this.rows[this.head++] = undefined;
+        if (this.head > 1024 && this.head * 2 > this.rows.length) {
+          this.rows = this.rows.slice(this.head);
+          this.head = 0;
+        }
+        if (this.paused && this.size <= this.highWaterMark / 2) {
+          this.paused = false;
+          this.control?.resume();
+        }
+        return row;
+      }
+      if (this.failure) throw this.failure.error;
+      if (this.ended) return END;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          reject(expire(ms));
+        }, ms);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  private get size() {
+    return this.rows.length - this.head;
+  }
+
+  private notify() {
+    this.wake?.();
   }
 }
 

@@ -72,6 +72,12 @@ export interface ConnectOptions {
    * From 1000 up to (not including) 350000. Default 60 s.
    */
   readonly keepAliveInitialDelayMs?: number;
+  /**
+   * The most rows a buffered `query()` (or a transaction's `tx.query()`) may return; more raise `TooManyRowsError`
+   * instead of filling the function's memory. A query can set its own with `{ maxRows }`. Read larger results with
+   * `stream()`. Default 100,000.
+   */
+  readonly maxRows?: number;
   /** The clock, in milliseconds (tests inject one). Default `Date.now`. */
   readonly clock?: () => number;
   /**
@@ -100,8 +106,12 @@ export interface ResolvedConfig {
   readonly connectDeadlineMs: number;
   readonly queryTimeoutMs: number;
   readonly keepAliveInitialDelayMs: number;
+  readonly maxRows: number;
   readonly multipleStatements: boolean;
 }
+
+/** The default of `maxRows`. */
+export const DEFAULT_MAX_ROWS = 100_000;
 
 const DEFAULT_PROXY_IDLE_SECONDS = 1800;
 /** The idle timeout of a NAT gateway (see keepAliveInitialDelayMs). */
@@ -163,6 +173,7 @@ export function resolveConfig(options: ConnectOptions, env: NodeJS.ProcessEnv = 
   const queryTimeoutMs = whole('queryTimeoutMs', options.queryTimeoutMs ?? 30_000, 1, undefined, 'a time in milliseconds');
   const keepAliveInitialDelayMs = whole('keepAliveInitialDelayMs', options.keepAliveInitialDelayMs ?? 60_000, 1000, SILENT_IDLE_TIMEOUT_MS - 1,
     'keepalive must start before the 350 s after which AWS network paths drop an idle flow without a reset');
+  const maxRows = whole('maxRows', options.maxRows ?? DEFAULT_MAX_ROWS, 1, undefined, 'read larger results with stream()');
   if (options.multipleStatements !== undefined && typeof options.multipleStatements !== 'boolean') {
     throw new ConfigurationError(`multipleStatements must be true or false (got ${JSON.stringify(options.multipleStatements)})`);
   }
@@ -184,6 +195,7 @@ export function resolveConfig(options: ConnectOptions, env: NodeJS.ProcessEnv = 
     connectDeadlineMs,
     queryTimeoutMs,
     keepAliveInitialDelayMs,
+    maxRows,
     multipleStatements: options.multipleStatements ?? false,
   };
 }
@@ -220,10 +232,10 @@ function resolveSsl(option: ConnectOptions['ssl'], sslMode: string | undefined, 
 }
 
 /** A whole number within bounds, or a ConfigurationError naming the option. */
-function whole(name: string, value: unknown, min: number, max: number | undefined, fix: string): number {
+export function whole(name: string, value: unknown, min: number, max: number | undefined, fix: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || (max !== undefined && value > max)) {
     const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
-    throw new ConfigurationError(`${name} must be a whole number ${range} (got ${JSON.stringify(value)}): ${fix}`);
+    throw new ConfigurationError(`${name} must be a whole number ${range} (got ${typeof value === 'number' ? value : JSON.stringify(value)}): ${fix}`);
   }
   return value;
 }

@@ -69,6 +69,31 @@ export class TlsError extends Error {
   }
 }
 
+/**
+ * A buffered `query()` returned more rows than `maxRows` allows (the client's option, or the query's). Read large
+ * results with `stream()`, page them, or raise the limit. `completed` says what happened to the statement: false,
+ * it was stopped and its connection closed (only a statement that provably reads is stopped, so nothing was
+ * written); true, it ran to its end with its rows discarded, so whatever it wrote stays (unless its transaction
+ * rolls back).
+ */
+export class TooManyRowsError extends Error {
+  constructor(message: string, readonly maxRows: number, readonly completed: boolean, readonly statement: string) {
+    super(message);
+    this.name = 'TooManyRowsError';
+  }
+}
+
+/**
+ * A `stream()` lost its connection after it had delivered rows: the rows delivered so far are not the whole
+ * result. Nothing is replayed (a consumer may have acted on the rows); start the stream again if that is safe.
+ */
+export class StreamInterruptedError extends Error {
+  constructor(message: string, readonly rowsDelivered: number, readonly cause: unknown) {
+    super(message);
+    this.name = 'StreamInterruptedError';
+  }
+}
+
 /** True when a write's effect is unknown: `OutcomeUnknownError` (and so `CommitOutcomeUnknownError`), or a `TimeoutError` with `mayHaveWritten`. */
 export function isOutcomeUnknown(error: unknown): boolean {
   return error instanceof OutcomeUnknownError || error instanceof TimeoutError && error.mayHaveWritten;

@@ -2,12 +2,12 @@ import { ConnectOptions } from './config';
 import { SqlClient } from './client';
 
 export { SqlClient, isReadStatement } from './client';
-export type { ClientStats, InvocationContext, QueryOptions, Transaction, TransactionOptions } from './client';
+export type { ClientStats, InvocationContext, QueryOptions, StreamOptions, Transaction, TransactionOptions } from './client';
 export type { ConnectOptions, Engine } from './config';
 export type { QueryResult } from './drivers';
 export {
   AuthenticationError, CommitOutcomeUnknownError, ConfigurationError, ConnectError, isAuthenticationError, isConnectionError, isOutcomeUnknown,
-  isSerializationFailure, isTlsFailure, OutcomeUnknownError, TimeoutError, TlsError,
+  isSerializationFailure, isTlsFailure, OutcomeUnknownError, StreamInterruptedError, TimeoutError, TlsError, TooManyRowsError,
 } from './errors';
 export type { TimeoutPhase } from './errors';
 export { createIamUserStatements, grantStatements, iamUserStatements } from './users';

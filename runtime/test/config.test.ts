@@ -34,13 +34,15 @@ describe('configuration', () => {
     [{ maxConnections: 0 }, contract, /maxConnections must be a whole number of at least 1 \(got 0\)/],
     [{ maxConnections: 1.5 }, contract, /maxConnections must be a whole number of at least 1 \(got 1.5\)/],
     [{ queryTimeoutMs: 0 }, contract, /queryTimeoutMs must be a whole number of at least 1 \(got 0\)/],
-    [{ queryTimeoutMs: Number.NaN }, contract, /queryTimeoutMs must be a whole number .*got null/],
+    [{ queryTimeoutMs: Number.NaN }, contract, /queryTimeoutMs must be a whole number .*got NaN/],
     [{ connectTimeoutMs: -5 }, contract, /connectTimeoutMs must be a whole number of at least 1 \(got -5\)/],
     [{ connectDeadlineMs: '100' as unknown as number }, contract, /connectDeadlineMs must be a whole number .*got "100"/],
     [{ maxIdleMs: -1 }, contract, /maxIdleMs must be a whole number of at least 0/],
     [{ maxLifetimeMs: 0 }, contract, /maxLifetimeMs must be a whole number of at least 1/],
     [{ keepAliveInitialDelayMs: 350_000 }, contract, /keepAliveInitialDelayMs must be a whole number from 1000 to 349999 \(got 350000\): .*350 s/],
     [{ keepAliveInitialDelayMs: 10 }, contract, /keepAliveInitialDelayMs must be a whole number from 1000/],
+    [{ maxRows: 0 }, contract, /^maxRows must be a whole number of at least 1 \(got 0\): read larger results with stream\(\)/],
+    [{ maxRows: Infinity }, contract, /^maxRows must be a whole number of at least 1 \(got Infinity\)/],
     [{ port: 70000 }, contract, /port must be a whole number from 1 to 65535 \(got 70000\)/],
     [{}, { ...contract, SQL_PORT: '5432x' }, /SQL_PORT must be a whole number \(got "5432x"\)/],
     [{}, { ...contract, SQL_PORT: '' }, /SQL_PORT must be a whole number \(got ""\)/],
@@ -97,7 +99,7 @@ describe('configuration', () => {
 
   test('timeouts and keepalive default to documented values', () => {
     expect(resolveConfig({}, contract)).toMatchObject({
-      queryTimeoutMs: 30_000, keepAliveInitialDelayMs: 60_000, connectTimeoutMs: 5_000, connectDeadlineMs: 10_000,
+      queryTimeoutMs: 30_000, keepAliveInitialDelayMs: 60_000, maxRows: 100_000, connectTimeoutMs: 5_000, connectDeadlineMs: 10_000,
     });
   });
 

@@ -12,6 +12,18 @@ describe('driver entry points', () => {
     expect(typeof Client.prototype.connect).toBe('function');
   });
 
+  test("pg/lib/query is pg's Query, which streams rows through 'row' events when it has no callback", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Query = require('pg/lib/query');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(Query).toBe(require('pg').Query);
+    const query = new Query({ text: 'select 1' });
+    query.on('row', () => undefined);
+    query.handleRowDescription({ fields: [] });
+    // pg keeps no rows of its own for a query with a row listener and no callback (what stream() relies on)
+    expect(query._accumulateRows).toBeFalsy();
+  });
+
   test('the client opens connections with it: pg is loaded without its pool or native binding', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const script = `

@@ -3,7 +3,10 @@
  * SQL_TEST_REQUIRE_SERVERS=1, which makes a missing one a failure); without them, PostgreSQL tests run against an
  * embedded PGlite served over the wire protocol, so the suite passes on a laptop with nothing installed.
  */
-import { fork } from 'child_process';
+import { fork, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 
 export const REQUIRE_SERVERS = process.env.SQL_TEST_REQUIRE_SERVERS === '1';
@@ -56,4 +59,108 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
       await exited;
     },
   };
+}
+
+/** The pgbouncer binary, if installed (Debian puts it in /usr/sbin). */
+export function pgbouncerBinary(): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { execFileSync } = require('child_process') as typeof import('child_process');
+  for (const candidate of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  try {
+    return execFileSync('sh', ['-c', 'command -v pgbouncer'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface OwnPgbouncer extends TestServer {
+  /** The admin console (database `pgbouncer`), for PAUSE, RESUME, RECONNECT. */
+  readonly adminUrl: string;
+}
+
+/**
+ * A pgbouncer of the test's own, in transaction pooling mode on a free port, in front of the PostgreSQL at
+ * `postgresUrl` (trust authentication), so that a test can PAUSE it without disturbing anyone sharing the servers.
+ * pgbouncer refuses to run as root: as root it runs as the `postgres` user.
+ */
+export async function startPgbouncer(binary: string, postgresUrl: string): Promise<OwnPgbouncer> {
+  const target = new URL(postgresUrl);
+  const database = target.pathname.replace(/^\//, '');
+  const user = decodeURIComponent(target.username) || 'postgres';
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlapi-pgbouncer-'));
+  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" ""\n`);
+  fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), [
+    '[databases]',
+    `${database} = host=${target.hostname} port=${target.port || 5432} dbname=${database} user=${user}`,
+    '[pgbouncer]',
+    'listen_addr = 127.0.0.1', `listen_port = ${port}`, 'auth_type = trust', `auth_file = ${dir}/users.txt`,
+    `admin_users = ${user}`, 'pool_mode = transaction', 'default_pool_size = 5', 'server_reset_query =',
+    `logfile = ${dir}/pgbouncer.log`, 'unix_socket_dir =', '',
+  ].join('\n'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    for (const file of ['', 'users.txt', 'pgbouncer.ini']) fs.chownSync(path.join(dir, file), ...postgresIds());
+  }
+  const child = asRoot
+    ? spawn('su', ['postgres', '-s', '/bin/sh', '-c', `exec ${binary} ${dir}/pgbouncer.ini`], { stdio: 'ignore' })
+    : spawn(binary, [path.join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
+  const exited = new Promise(resolve => child.once('exit', resolve));
+  for (let i = 0; i < 100; i++) {
+    if (await canConnect(port)) break;
+    if (child.exitCode !== null) break;
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  if (!(await canConnect(port))) {
+    const log = fs.existsSync(path.join(dir, 'pgbouncer.log')) ? fs.readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8') : '';
+    child.kill('SIGTERM');
+    throw new Error(`pgbouncer did not start on port ${port}: ${log}`);
+  }
+  const url = `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${database}`;
+  return {
+    name: 'pgbouncer (own instance)',
+    url,
+    adminUrl: `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/pgbouncer`,
+    kind: 'pgbouncer',
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        // su passes the signal on to pgbouncer (exec), which exits at once on SIGTERM... or SIGINT
+        await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 2_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresIds(): [number, number] {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find(entry => entry.startsWith('postgres:'));
+  if (!line) throw new Error('pgbouncer does not run as root, and there is no postgres user to run it as');
+  const [, , uid, gid] = line.split(':');
+  return [Number(uid), Number(gid)];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -18,6 +18,8 @@ export class FaultyRelay {
   private holding: Array<() => void> | undefined;
   /** Bytes of answers the server sent that never reached the client (while cutting). */
   public lostAnswerBytes = 0;
+  /** Bytes of answers handed to clients' sockets. The relay reads from the server only as fast as the client takes them. */
+  public answerBytes = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {
     this.server = net.createServer(client => this.relay(client));
@@ -137,8 +139,11 @@ export class FaultyRelay {
         client.resetAndDestroy();
         return;
       }
-      client.write(chunk);
+      this.answerBytes += chunk.length;
+      // backpressure as a network path has it: a client that stops reading stops the server
+      if (!client.write(chunk)) upstream.pause();
     });
+    client.on('drain', () => upstream.resume());
     const close = () => {
       client.destroy();
       upstream.destroy();
