@@ -118,7 +118,7 @@ interface Deadlines {
 }
 
 const BACKOFF_BASE_MS = 50;
-const BACKOFF_CAP_MS = 1_000;
+const BACKOFF_CAP_MS = 400;
 /** Time kept back from the invocation's remaining time for the handler to answer. */
 const CONTEXT_RESERVE_MS = 500;
 
@@ -408,21 +408,20 @@ export class SqlClient {
         'statement', deadlines.statementMs, false, false);
     }
     const { connection } = lease;
-    const answer = connection.query(sql, params, limit).catch(error => {
-      if (!(error instanceof RowLimitExceeded)) throw error;
-      throw new TooManyRowsError(`"${excerpt(sql)}" returned more than ${error.maxRows} rows (maxRows): `
-        + (error.completed
-          ? `it ran to its end and its rows were discarded${mayWrite() ? '; what it wrote stays unless its transaction rolls back' : ''}. `
-          : 'it was stopped and its connection closed; it wrote nothing. ')
-        + 'Read large results with stream(), page them (LIMIT, or WHERE on the last key seen), or raise maxRows', error.maxRows, error.completed, excerpt(sql));
-    });
-    return within(answer, budget, () => {
+    return within(connection.query(sql, params, limit), budget, () => {
       connection.destroy();
       this.counters.timeouts++;
       const writes = mayWrite();
       return new TimeoutError(`"${excerpt(sql)}" got no answer within ${budget} ms (${this.budgetSource(deadlines)}): `
         + (writes ? 'it may or may not have been applied; check the database before writing again. ' : 'it wrote nothing that stays. ')
         + 'The connection was closed', 'statement', budget, true, writes);
+    }, error => {
+      if (!(error instanceof RowLimitExceeded)) return error;
+      return new TooManyRowsError(`"${excerpt(sql)}" returned more than ${error.maxRows} rows (maxRows): `
+        + (error.completed
+          ? `it ran to its end and its rows were discarded${mayWrite() ? '; what it wrote stays unless its transaction rolls back' : ''}. `
+          : 'it was stopped and its connection closed; it wrote nothing. ')
+        + 'Read large results with stream(), page them (LIMIT, or WHERE on the last key seen), or raise maxRows', error.maxRows, error.completed, excerpt(sql));
     });
   }
 
@@ -434,7 +433,7 @@ export class SqlClient {
    */
   private async runWithStaleRetry<T>(deadlines: Deadlines, retryable: () => boolean, lost: (error: unknown) => unknown,
     work: (lease: Lease) => Promise<T>): Promise<{ lease: Lease; result: T }> {
-    let lease = await this.acquire(deadlines);
+    let lease = this.takeIdle() ?? await this.acquire(deadlines);
     for (let attempt = 1; ; attempt++) {
       try {
         return { lease, result: await work(lease) };
@@ -505,6 +504,20 @@ export class SqlClient {
 
   private closeGraceMs(): number {
     return Math.min(DEFAULT_CLOSE_GRACE_MS, this.config.queryTimeoutMs);
+  }
+
+  /** An idle connection fit for reuse, taken at once (the common case: no promise to wait for), or undefined. */
+  private takeIdle(): Lease | undefined {
+    const now = this.clock();
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const connection = slot.connection!;
+      if (connection.broken || now - slot.lastUsedAt > this.config.maxIdleMs || now - slot.createdAt > this.config.maxLifetimeMs) return undefined;
+      slot.busy = true;
+      this.counters.reused++;
+      return { slot, connection, reused: true };
+    }
+    return undefined;
   }
 
   private async acquire(deadlines: Deadlines): Promise<Lease> {
@@ -731,7 +744,7 @@ class RowFeed implements RowSink {
  * `work`, or `expire()`'s error when it has not settled within `ms`. A late outcome of `work` is ignored (expire
  * destroys the connection, so it settles soon, with an error).
  */
-function within<T>(work: Promise<T>, ms: number, expire: () => Error): Promise<T> {
+function within<T>(work: Promise<T>, ms: number, expire: () => Error, translate: (error: unknown) => unknown = error => error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       work.catch(() => undefined);
@@ -742,7 +755,7 @@ function within<T>(work: Promise<T>, ms: number, expire: () => Error): Promise<T
       resolve(value);
     }, error => {
       clearTimeout(timer);
-      reject(error);
+      reject(translate(error));
     });
   });
 }

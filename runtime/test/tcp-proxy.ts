@@ -10,6 +10,8 @@ import * as net from 'net';
 export class FaultyRelay {
   public readonly startupParameters: Array<Record<string, string>> = [];
   public accepted = 0;
+  /** Connections refused while restarting. */
+  public refused = 0;
   private readonly server: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private refusingUntil = 0;
@@ -88,10 +90,11 @@ export class FaultyRelay {
     return this.pairs.size;
   }
 
-  /** Drop everything and refuse new connections for `ms` (a restart as clients see it). */
-  public restart(ms: number) {
+  /** Drop everything and refuse new connections for `ms` (a restart as clients see it); returns when it is back. */
+  public restart(ms: number): number {
     this.refusingUntil = Date.now() + ms;
     this.dropAll();
+    return this.refusingUntil;
   }
 
   public async stop() {
@@ -101,6 +104,7 @@ export class FaultyRelay {
 
   private relay(client: net.Socket) {
     if (Date.now() < this.refusingUntil) {
+      this.refused++;
       client.destroy();
       return;
     }
