@@ -512,12 +512,18 @@ export class SqlClient {
     for (const slot of this.slots) {
       if (slot.busy) continue;
       const connection = slot.connection!;
-      if (connection.broken || now - slot.lastUsedAt > this.config.maxIdleMs || now - slot.createdAt > this.config.maxLifetimeMs) return undefined;
+      // a stale one is left for acquire() to evict
+      if (!this.fitForReuse(slot, now)) return undefined;
       slot.busy = true;
       this.counters.reused++;
       return { slot, connection, reused: true };
     }
     return undefined;
+  }
+
+  /** Not broken, not idle past maxIdleMs, not older than maxLifetimeMs. */
+  private fitForReuse(slot: Slot, now: number): boolean {
+    return !slot.connection!.broken && now - slot.lastUsedAt <= this.config.maxIdleMs && now - slot.createdAt <= this.config.maxLifetimeMs;
   }
 
   private async acquire(deadlines: Deadlines): Promise<Lease> {
@@ -527,7 +533,7 @@ export class SqlClient {
       for (const slot of this.slots) {
         if (slot.busy) continue;
         const connection = slot.connection!;
-        if (connection.broken || now - slot.lastUsedAt > this.config.maxIdleMs || now - slot.createdAt > this.config.maxLifetimeMs) {
+        if (!this.fitForReuse(slot, now)) {
           this.counters.evicted++;
           this.remove(slot);
           void connection.close(this.closeGraceMs());

@@ -7,6 +7,7 @@
 import { connect, isOutcomeUnknown, OutcomeUnknownError, SqlClient, TimeoutError } from '../src';
 import { configured, postgresServers, TestServer } from './servers';
 import { FaultyRelay } from './tcp-proxy';
+import { context, timed } from './timing';
 
 interface Flavour {
   readonly placeholder: (n: number) => string;
@@ -28,18 +29,6 @@ const servers: Array<[string, () => Promise<TestServer>, Flavour]> = [
   ...postgresServers().map((start, i): [string, () => Promise<TestServer>, Flavour] => [`postgres #${i}`, start, POSTGRES]),
   ...(mysqlUrl ? [['mysql', async () => ({ name: 'MariaDB', url: mysqlUrl, kind: 'mysql', stop: async () => {} }), MYSQL] as [string, () => Promise<TestServer>, Flavour]] : []),
 ];
-
-const context = (ms: number) => {
-  const end = Date.now() + ms;
-  return { getRemainingTimeInMillis: () => end - Date.now() };
-};
-
-/** How long `work` took to settle, and its error. */
-async function timed(work: Promise<unknown>): Promise<{ ms: number; error: any }> {
-  const started = Date.now();
-  const error = await work.then(() => undefined, e => e);
-  return { ms: Date.now() - started, error };
-}
 
 /** Waits until `done()` holds, at most `ms`. */
 async function settled(done: () => boolean, ms: number): Promise<void> {

@@ -7,22 +7,12 @@
 import { Client } from 'pg';
 import { connect, isOutcomeUnknown, SqlClient, TimeoutError } from '../src';
 import { configured, OwnPgbouncer, pgbouncerBinary, REQUIRE_SERVERS, startPgbouncer } from './servers';
+import { context, timed } from './timing';
 
 const postgresUrl = configured('SQL_TEST_POSTGRES_URL');
 const binary = pgbouncerBinary();
 if (REQUIRE_SERVERS && !binary) throw new Error('pgbouncer is not installed but SQL_TEST_REQUIRE_SERVERS=1 makes the pooler tests mandatory');
 const run = postgresUrl && binary ? describe : describe.skip;
-
-const context = (ms: number) => {
-  const end = Date.now() + ms;
-  return { getRemainingTimeInMillis: () => end - Date.now() };
-};
-
-async function timed(work: Promise<unknown>): Promise<{ ms: number; error: any }> {
-  const started = Date.now();
-  const error = await work.then(() => undefined, e => e);
-  return { ms: Date.now() - started, error };
-}
 
 run('a paused pooler (pgbouncer PAUSE)', () => {
   let pooler: OwnPgbouncer;

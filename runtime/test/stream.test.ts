@@ -12,6 +12,7 @@ import {
 } from '../src';
 import { configured, postgresServers, TestServer } from './servers';
 import { FaultyRelay } from './tcp-proxy';
+import { context } from './timing';
 
 interface Flavour {
   readonly engine: 'postgres' | 'mysql';
@@ -44,11 +45,6 @@ const servers: Array<[string, () => Promise<TestServer>, Flavour]> = [
   ...postgresServers().map((start, i): [string, () => Promise<TestServer>, Flavour] => [`postgres #${i}`, start, POSTGRES]),
   ...(mysqlUrl ? [['mysql', async () => ({ name: 'MariaDB', url: mysqlUrl, kind: 'mysql', stop: async () => {} }), MYSQL] as [string, () => Promise<TestServer>, Flavour]] : []),
 ];
-
-const context = (ms: number) => {
-  const end = Date.now() + ms;
-  return { getRemainingTimeInMillis: () => end - Date.now() };
-};
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
