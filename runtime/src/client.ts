@@ -15,6 +15,8 @@ import { AwsCredentials, credentialsFromEnvironment, signAuthToken } from './tok
 /** The part of the Lambda context that bounds a call. */
 export interface InvocationContext {
   getRemainingTimeInMillis(): number;
+  /** Lambda's id of the invocation: with it, `stats()` counts invocations and tells the sandbox's first. */
+  readonly awsRequestId?: string;
 }
 
 /** Options of one `query()`. */
@@ -90,6 +92,28 @@ export interface ClientStats {
   transactionRetries: number;
   /** Calls that ran out of time (`TimeoutError`, or a COMMIT whose outcome is unknown). */
   timeouts: number;
+  /** Invocations seen: distinct `awsRequestId`s of the contexts passed to calls. */
+  invocations: number;
+  /** Milliseconds spent signing IAM tokens. */
+  signingMs: number;
+  /** Milliseconds spent opening connections: TCP, TLS and login, with the backoff between attempts. */
+  connectingMs: number;
+  /** Milliseconds calls waited for a connection of this client to become free (at `maxConnections`). */
+  waitingMs: number;
+}
+
+/** `stats()`: the counters, and how the sandbox started. */
+export interface RuntimeStats extends ClientStats {
+  /**
+   * How Lambda started this sandbox, from `AWS_LAMBDA_INITIALIZATION_TYPE`: `on-demand`, `provisioned-concurrency`
+   * or `snap-start`; undefined outside Lambda.
+   */
+  initType?: string;
+  /**
+   * Whether the current invocation is the sandbox's first since it started (or since `afterRestore()`): its cold
+   * start. Undefined until a call was given a context with `awsRequestId`.
+   */
+  firstInvocation?: boolean;
 }
 
 interface Slot {
@@ -144,6 +168,8 @@ export class SqlClient {
   private slots: Slot[] = [];
   private waiters: Array<() => void> = [];
   private counters: ClientStats = emptyStats();
+  private emitted: ClientStats = emptyStats();
+  private lastRequestId?: string;
 
   constructor(options: ConnectOptions = {}) {
     this.config = resolveConfig(options);
@@ -328,9 +354,29 @@ export class SqlClient {
     }
   }
 
-  /** Counters of connection handling, for logs and metrics. */
-  public stats(): ClientStats {
-    return { ...this.counters };
+  /** Counters of connection handling and how the sandbox started, for logs and metrics. */
+  public stats(): RuntimeStats {
+    return {
+      ...this.counters,
+      initType: process.env.AWS_LAMBDA_INITIALIZATION_TYPE || undefined,
+      firstInvocation: this.counters.invocations === 0 ? undefined : this.counters.invocations === 1,
+    };
+  }
+
+  /**
+   * Writes the counters since the last call (or since the client was created) as one CloudWatch embedded metric
+   * format line to standard output, where Lambda's logs turn it into metrics: no SDK, no network call. Call it at the
+   * end of an invocation. Metrics: `ColdStart`, `ConnectionsOpened`, `ConnectionsReused`, `ConnectionsEvicted`,
+   * `StatementRetries`, `ConnectRetries`, `AuthRefreshes`, `TransactionRetries`, `Timeouts` (counts) and
+   * `SigningTime`, `ConnectTime`, `WaitTime` (milliseconds), under `FunctionName`.
+   *
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+   */
+  public emitMetrics(options: EmitMetricsOptions = {}): void {
+    const now = this.stats();
+    const line = JSON.stringify(metricsDocument(now, this.emitted, options));
+    this.emitted = now;
+    (options.write ?? (text => process.stdout.write(text)))(`${line}\n`);
   }
 
   /**
@@ -356,6 +402,8 @@ export class SqlClient {
   public async afterRestore(): Promise<void> {
     await this.close();
     this.counters = emptyStats();
+    this.emitted = emptyStats();
+    this.lastRequestId = undefined;
   }
 
   private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, deadlines: Deadlines): Promise<T> {
@@ -488,6 +536,10 @@ export class SqlClient {
 
   private deadlines(context?: InvocationContext): Deadlines {
     if (!context) return { statementMs: this.config.queryTimeoutMs };
+    if (context.awsRequestId && context.awsRequestId !== this.lastRequestId) {
+      this.lastRequestId = context.awsRequestId;
+      this.counters.invocations++;
+    }
     const budget = Math.max(0, context.getRemainingTimeInMillis() - CONTEXT_RESERVE_MS);
     return { invocation: this.clock() + budget, statementMs: budget };
   }
@@ -546,12 +598,15 @@ export class SqlClient {
       if (this.slots.length < this.config.maxConnections) {
         const slot: Slot = { createdAt: now, lastUsedAt: now, busy: true, retired: false };
         this.slots.push(slot);
+        const started = performance.now();
         try {
           slot.connection = await this.open(deadlines.invocation ?? now + this.config.connectDeadlineMs);
         } catch (error) {
           this.remove(slot);
           this.wakeOne();
           throw error;
+        } finally {
+          this.counters.connectingMs += performance.now() - started;
         }
         slot.createdAt = slot.lastUsedAt = this.clock();
         return { slot, connection: slot.connection, reused: false };
@@ -561,7 +616,12 @@ export class SqlClient {
         throw new Error(`query() was called inside transaction() while the transaction holds ${this.config.maxConnections === 1 ? 'the only connection' : 'a connection and no other is free'}: `
           + 'it would wait for itself. Run the statement with the transaction\'s tx.query(), or run it after the transaction');
       }
-      await this.waitForConnection(waitUntil, deadlines);
+      const started = performance.now();
+      try {
+        await this.waitForConnection(waitUntil, deadlines);
+      } finally {
+        this.counters.waitingMs += performance.now() - started;
+      }
     }
   }
 
@@ -657,14 +717,20 @@ export class SqlClient {
 
   private async password(): Promise<string> {
     if (this.config.auth === 'password') return this.config.password!;
-    return signAuthToken({
-      hostname: this.config.host,
-      port: this.config.port,
-      username: this.config.user,
-      region: this.config.region!,
-      credentials: await this.credentials(),
-      signingDate: new Date(this.clock()),
-    });
+    const credentials = await this.credentials();
+    const started = performance.now();
+    try {
+      return await signAuthToken({
+        hostname: this.config.host,
+        port: this.config.port,
+        username: this.config.user,
+        region: this.config.region!,
+        credentials,
+        signingDate: new Date(this.clock()),
+      });
+    } finally {
+      this.counters.signingMs += performance.now() - started;
+    }
   }
 }
 
@@ -785,5 +851,55 @@ function sleep(ms: number): Promise<void> {
 }
 
 function emptyStats(): ClientStats {
-  return { opened: 0, reused: 0, evicted: 0, retries: 0, connectRetries: 0, authRefreshes: 0, transactionRetries: 0, timeouts: 0 };
+  return {
+    opened: 0, reused: 0, evicted: 0, retries: 0, connectRetries: 0, authRefreshes: 0, transactionRetries: 0, timeouts: 0,
+    invocations: 0, signingMs: 0, connectingMs: 0, waitingMs: 0,
+  };
+}
+
+/** Options of `emitMetrics()`. */
+export interface EmitMetricsOptions {
+  /** The CloudWatch namespace. Default `ServerlessSqlApi` (the namespace the construct's dashboard reads). */
+  readonly namespace?: string;
+  /**
+   * The dimensions, names to values (at most 30). Default `{ FunctionName: AWS_LAMBDA_FUNCTION_NAME }`, which the
+   * construct's dashboard reads.
+   */
+  readonly dimensions?: Readonly<Record<string, string>>;
+  /** Where the line goes. Default: standard output, which Lambda sends to the function's log group. */
+  readonly write?: (line: string) => void;
+}
+
+const COUNTS: ReadonlyArray<readonly [string, keyof ClientStats]> = [
+  ['ConnectionsOpened', 'opened'], ['ConnectionsReused', 'reused'], ['ConnectionsEvicted', 'evicted'],
+  ['StatementRetries', 'retries'], ['ConnectRetries', 'connectRetries'], ['AuthRefreshes', 'authRefreshes'],
+  ['TransactionRetries', 'transactionRetries'], ['Timeouts', 'timeouts'],
+];
+const TIMES: ReadonlyArray<readonly [string, keyof ClientStats]> = [['SigningTime', 'signingMs'], ['ConnectTime', 'connectingMs'], ['WaitTime', 'waitingMs']];
+
+/** One embedded metric format document: the change of the counters from `since` to `now`. */
+export function metricsDocument(now: RuntimeStats, since: ClientStats, options: EmitMetricsOptions = {}): Record<string, unknown> {
+  const dimensions = options.dimensions ?? { FunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local' };
+  const names = Object.keys(dimensions);
+  if (names.length > 30) throw new RangeError(`emitMetrics: ${names.length} dimensions; the embedded metric format allows at most 30`);
+  const values: Record<string, number> = { ColdStart: now.firstInvocation ? 1 : 0 };
+  for (const [name, key] of COUNTS) values[name] = now[key] - since[key];
+  for (const [name, key] of TIMES) values[name] = Math.round((now[key] - since[key]) * 1000) / 1000;
+  return {
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [{
+        Namespace: options.namespace ?? 'ServerlessSqlApi',
+        Dimensions: [names],
+        Metrics: [
+          { Name: 'ColdStart', Unit: 'Count' },
+          ...COUNTS.map(([name]) => ({ Name: name, Unit: 'Count' })),
+          ...TIMES.map(([name]) => ({ Name: name, Unit: 'Milliseconds' })),
+        ],
+      }],
+    },
+    ...dimensions,
+    ...values,
+    ...(now.initType ? { InitType: now.initType } : {}),
+  };
 }

@@ -1,8 +1,8 @@
 import { ConnectOptions } from './config';
 import { SqlClient } from './client';
 
-export { SqlClient, isReadStatement } from './client';
-export type { ClientStats, InvocationContext, QueryOptions, StreamOptions, Transaction, TransactionOptions } from './client';
+export { SqlClient, isReadStatement, metricsDocument } from './client';
+export type { ClientStats, EmitMetricsOptions, InvocationContext, QueryOptions, RuntimeStats, StreamOptions, Transaction, TransactionOptions } from './client';
 export type { ConnectOptions, Engine } from './config';
 export type { QueryResult } from './drivers';
 export {
