@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { alarmActionsFor } from './private/alarm-actions';
 import { acknowledge, acknowledgeInlinePolicies, managedPolicyFinding, rule } from './private/compliance';
 import { confinedServicePrincipal } from './private/service-principal';
 import { checkInteger, checkRange, ConfigurationError } from './private/validation';
@@ -132,8 +133,13 @@ class Gradual extends Deployment {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `${metricName} of the version being deployed: rolls the deployment back`,
       });
-      acknowledge(alarm, rule('CloudWatchAlarmAction', 'hipaa', 'nist'),
-        'CodeDeploy watches this alarm during a deployment and rolls back when it fires; it needs no action of its own.');
+      const actions = alarmActionsFor(scope);
+      if (actions.length > 0) {
+        alarm.addAlarmAction(...actions);
+      } else {
+        acknowledge(alarm, rule('CloudWatchAlarmAction', 'hipaa', 'nist'),
+          'CodeDeploy watches this alarm during a deployment and rolls back when it fires; it needs no action of its own.');
+      }
       return alarm;
     });
     const alarms: cloudwatch.IAlarm[] = [...rollbackAlarms, ...this.options.alarms ?? []];

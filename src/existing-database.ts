@@ -5,7 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkEndpointRegion, checkSameEnvironment } from './private/environment';
 import { ConfigurationError } from './private/validation';
-import { BoundDatabase, SqlEngineFamily } from './sql-engine';
+import { BoundDatabase, DatabaseMonitoring, SqlEngineFamily } from './sql-engine';
 
 /** What every existing database must come with. */
 export interface ExistingDatabaseOptions {
@@ -79,6 +79,7 @@ class ExistingInstance extends ExistingDatabase {
       endpoint: () => instance.dbInstanceEndpointAddress,
       connections: instance.connections,
       proxyTarget: () => rds.ProxyTarget.fromInstance(instance),
+      monitoring: { kind: 'instance', dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier } },
     });
   }
 }
@@ -105,6 +106,7 @@ class ExistingCluster extends ExistingDatabase {
       },
       connections: cluster.connections,
       proxyTarget: () => rds.ProxyTarget.fromCluster(cluster),
+      monitoring: { kind: 'cluster', dimensionsMap: { DBClusterIdentifier: cluster.clusterIdentifier } },
     });
   }
 }
@@ -117,6 +119,7 @@ interface ImportedParts {
   readonly endpoint: () => string;
   readonly connections: ec2.Connections;
   readonly proxyTarget: () => rds.ProxyTarget;
+  readonly monitoring: DatabaseMonitoring;
 }
 
 /** Checks that an imported database carries what the proxy and the bootstrap need, and binds it. */
@@ -137,6 +140,7 @@ function bind(scope: Construct, prop: string, adminSecret: secretsmanager.ISecre
     connections: parts.connections,
     proxyTarget: parts.proxyTarget(),
     resourceId: parts.resourceId,
+    monitoring: parts.monitoring,
   };
 }
 

@@ -5,6 +5,7 @@ export * from './deployment';
 export * from './existing-database';
 export * from './front-door';
 export * from './migrations';
+export * from './monitoring';
 export * from './pipe-source';
 export * from './serverless-sql-api';
 export * from './sql-database';

@@ -1,4 +1,5 @@
 import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -88,6 +89,8 @@ export interface BoundPipeSource {
   readonly sourceArn: string;
   readonly sourceParameters: pipes.CfnPipe.PipeSourceParametersProperty;
   readonly deadLetterQueue?: sqs.IQueue;
+  /** The age of the oldest event not yet read, where the source publishes one. */
+  readonly backlogAge?: (props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
 }
 
 /**
@@ -104,7 +107,9 @@ export abstract class PipeSource {
 
   /** A Kinesis data stream. */
   public static kinesis(stream: kinesis.IStream, options: StreamPipeSourceOptions): PipeSource {
-    return new StreamSource('kinesis', stream.streamArn, options, role => {
+    // https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html: GetRecords.IteratorAgeMilliseconds
+    const backlogAge = (props?: cloudwatch.MetricOptions) => stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', ...props });
+    return new StreamSource('kinesis', stream.streamArn, options, backlogAge, role => {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
         resources: [stream.streamArn],
@@ -115,7 +120,8 @@ export abstract class PipeSource {
 
   /** The stream of a DynamoDB table (the table must have a stream). */
   public static dynamoDbStream(table: dynamodb.ITable, options: StreamPipeSourceOptions): PipeSource {
-    return new StreamSource('dynamodb', table.tableStreamArn, options, role => {
+    // DynamoDB Streams publish no iterator age for a pipe's reads (only Lambda event source mappings report one)
+    return new StreamSource('dynamodb', table.tableStreamArn, options, undefined, role => {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
         resources: [table.tableStreamArn!],
@@ -172,6 +178,7 @@ class SqsSource extends PipeSource {
       sourceParameters: {
         sqsQueueParameters: { batchSize, maximumBatchingWindowInSeconds: window },
       },
+      backlogAge: props => this.queue.metricApproximateAgeOfOldestMessage(props),
     };
   }
 }
@@ -181,6 +188,7 @@ class StreamSource extends PipeSource {
     private readonly kind: 'kinesis' | 'dynamodb',
     private readonly sourceArn: string | undefined,
     private readonly options: StreamPipeSourceOptions,
+    private readonly backlogAge: ((props?: cloudwatch.MetricOptions) => cloudwatch.Metric) | undefined,
     private readonly grantRead: (role: iam.Role) => void,
   ) {
     super();
@@ -226,6 +234,7 @@ class StreamSource extends PipeSource {
         ? { kinesisStreamParameters: parameters }
         : { dynamoDbStreamParameters: parameters },
       deadLetterQueue,
+      backlogAge: this.backlogAge,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Annotations, ArnFormat, CfnOutput, Duration } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,6 +9,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FrontDoor } from './front-door';
+import { MonitoringOptions } from './monitoring';
+import { setAlarmActions } from './private/alarm-actions';
+import { ApiMonitoring } from './private/api-monitoring';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
 import { encryptedLogGroup } from './private/log-group';
@@ -40,6 +44,14 @@ export interface ServerlessSqlApiProps extends SqlFunctionOptions, SqlDatabaseOp
    * @default FrontDoor.httpApi()
    */
   readonly frontDoor?: FrontDoor;
+
+  /**
+   * Alarms and a dashboard over the whole path: front door, function, proxy, database, workers and dead-letter
+   * queues.
+   *
+   * @default - the default alarms (without actions) and a dashboard
+   */
+  readonly monitoring?: MonitoringOptions;
 }
 
 /**
@@ -92,10 +104,17 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   /** The principal the API function runs as. */
   public readonly grantPrincipal: iam.IPrincipal;
 
+  /** The API's CloudWatch dashboard, unless `monitoring.dashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
   private readonly grantInvokeThroughFrontDoor: (grantee: iam.IGrantable) => iam.Grant;
+  private readonly handler: SqlFunction;
+  private readonly monitoring: ApiMonitoring;
 
   constructor(scope: Construct, id: string, props: ServerlessSqlApiProps) {
     super(scope, id);
+    // every alarm created under this construct, here or in a later addWorker, gets these actions
+    setAlarmActions(this, props.monitoring?.alarmActions ?? []);
 
     const createdVpc = props.vpc ? undefined : new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -127,6 +146,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     validateDbUser(this, 'dbUser', dbUser, this.database.engineFamily);
     this.database.addUser(dbUser, { access: DatabaseAccess.READ_WRITE });
     const handler = new SqlFunction(this, 'Handler', { ...props, dbUser, database: this.database });
+    this.handler = handler;
     this.function = handler.function;
     this.alias = handler.alias;
     // users and migrations are in place before the alias (and so the front door) moves to a new version
@@ -156,9 +176,69 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
       new CfnOutput(this, 'Url', { value: this.url, description: 'The URL of the API' });
     }
 
+    this.monitoring = new ApiMonitoring(this, 'Monitoring', props.monitoring ?? {}, `Serverless SQL API ${this.node.path}`);
+    this.dashboard = this.monitoring.dashboard;
+    if (this.httpApi) this.monitoring.watchHttpApi(this.httpApi);
+    if (this.functionUrl) this.monitoring.watchFunctionUrl(handler);
+    this.monitoring.watchFunction('Api', handler, 'API function', { errorRate: true });
+    this.monitoring.watchDatabase(this.database);
+
     // Nothing in the stack may invoke one of this construct's functions as $LATEST, whatever is added later (rules,
     // subscriptions, notifications, routes, escape hatches).
     this.node.addValidation({ validate: () => findLatestInvocations(this) });
+  }
+
+  /**
+   * Every alarm this library created for the API: the default alarms (unless `monitoring.alarms` is false), those
+   * of the workers added so far, and a gradual deployment's rollback alarms.
+   */
+  public get alarms(): cloudwatch.IAlarm[] {
+    return [...this.monitoring.alarms];
+  }
+
+  /** A metric the runtime package's `db.emitMetrics()` writes from the API function (see `SqlFunction.metricRuntime`). */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricRuntime(metricName, props);
+  }
+
+  /** A Lambda metric of the API function's alias. */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metric(metricName, props);
+  }
+
+  /** Invocations of the API function's alias. @default - Sum over 5 minutes */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricInvocations(props);
+  }
+
+  /** Invocations of the API function's alias that ended in an error. @default - Sum over 5 minutes */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricErrors(props);
+  }
+
+  /** Invocations of the API function's alias refused for lack of concurrency. @default - Sum over 5 minutes */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricThrottles(props);
+  }
+
+  /** How long invocations of the API function's alias run, in milliseconds. @default - Average over 5 minutes */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricDuration(props);
+  }
+
+  /** Concurrent executions of the API function's alias. @default - Maximum over 5 minutes */
+  public metricConcurrentExecutions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricConcurrentExecutions(props);
+  }
+
+  /** The share of provisioned concurrency in use, 0 to 1 (with `ColdStart.provisioned()`). @default - Maximum over 5 minutes */
+  public metricProvisionedConcurrencyUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricProvisionedConcurrencyUtilization(props);
+  }
+
+  /** Invocations that found every provisioned environment busy (with `ColdStart.provisioned()`). @default - Sum over 5 minutes */
+  public metricProvisionedConcurrencySpilloverInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricProvisionedConcurrencySpilloverInvocations(props);
   }
 
   /**
@@ -195,6 +275,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     if (dbUser !== this.dbUser) this.database.addUser(dbUser);
     const worker = new SqlWorker(this, id, { ...options, dbUser, database: this.database });
     worker.alias.node.addDependency(this.database.bootstrap);
+    this.monitoring.watchWorker(id, worker);
     return worker;
   }
 

@@ -1,4 +1,5 @@
 import { Annotations, ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,7 +15,7 @@ import { allowLogsToUse } from './private/log-group';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, proxyName, validateDatabaseName, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './private/validation';
-import { BoundDatabase, CreatedDatabase, defaultPort, SqlEngine, SqlEngineFamily } from './sql-engine';
+import { BoundDatabase, CreatedDatabase, DatabaseMonitoring, defaultPort, SqlEngine, SqlEngineFamily } from './sql-engine';
 
 /**
  * RDS Proxy settings. IAM authentication (end to end: client → proxy → database) and TLS are always required and
@@ -255,6 +256,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** The deploy-time bootstrap (users and migrations). Functions that serve traffic should depend on it. */
   public readonly bootstrap: IDependable;
 
+  /** @internal */
+  public readonly _databaseMonitoring: DatabaseMonitoring;
   private readonly proxyRole: iam.Role;
   private readonly users = new Map<string, DatabaseAccess>();
   private readonly usersTheProxyMayBe = new Set<string>();
@@ -317,6 +320,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     this.port = defaultPort(bound.family);
     this.databasePort = bound.port;
     this.databaseResourceId = bound.resourceId;
+    this._databaseMonitoring = bound.monitoring;
 
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
@@ -466,6 +470,125 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   }
 
   /**
+   * A metric of the proxy, in the `AWS/RDS` namespace with the `ProxyName` dimension (the proxy's metrics summed
+   * over the nodes that serve it with the `Sum` statistic).
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html
+   * @param metricName for example `ClientConnections`
+   * @default - Sum over 1 minute
+   */
+  public metricProxy(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rdsMetric(metricName, { ProxyName: this.proxy.dbProxyName }, 'Sum', Duration.minutes(1), props);
+  }
+
+  /**
+   * The client connections open to the proxy (`ClientConnections`). Every warm function environment holds one.
+   *
+   * @default - Sum over 1 minute
+   */
+  public metricProxyClientConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('ClientConnections', props);
+  }
+
+  /**
+   * The connections the proxy holds to the database (`DatabaseConnections`), at most `connectionBudget`.
+   *
+   * @default - Sum over 1 minute
+   */
+  public metricProxyDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('DatabaseConnections', props);
+  }
+
+  /**
+   * Database connections pinned to one client session (`DatabaseConnectionsCurrentlySessionPinned`): the proxy
+   * cannot share them until the client disconnects, so multiplexing stops for them. Session state (SET, temporary
+   * tables, prepared statements by name, locks) pins.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html
+   * @default - Sum over 1 minute
+   */
+  public metricProxyPinnedConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('DatabaseConnectionsCurrentlySessionPinned', props);
+  }
+
+  /**
+   * How long clients wait for a database connection from the pool (`DatabaseConnectionsBorrowLatency`, in
+   * microseconds); it grows when the pool is at its maximum.
+   *
+   * @default - Average over 1 minute
+   */
+  public metricProxyBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricProxy('DatabaseConnectionsBorrowLatency', { statistic: 'Average', ...props });
+  }
+
+  /**
+   * A metric of the database (instance or cluster) in the `AWS/RDS` namespace, with the `DBInstanceIdentifier` or
+   * `DBClusterIdentifier` dimension.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html
+   * @default - Average over 5 minutes
+   */
+  public metricDatabase(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return rdsMetric(metricName, this._databaseMonitoring.dimensionsMap, 'Average', Duration.minutes(5), props);
+  }
+
+  /** The database's CPU utilization in percent. @default - Average over 5 minutes */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricDatabase('CPUUtilization', props);
+  }
+
+  /** The database's freeable memory in bytes. @default - Average over 5 minutes */
+  public metricFreeableMemory(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricDatabase('FreeableMemory', props);
+  }
+
+  /** Connections open on the database itself (the proxy's and the deploy-time functions'). @default - Average over 5 minutes */
+  public metricDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricDatabase('DatabaseConnections', props);
+  }
+
+  /**
+   * The free storage of an RDS instance in bytes. Aurora storage grows by itself and has no such metric: on a
+   * cluster this throws.
+   *
+   * @default - Minimum over 5 minutes
+   */
+  public metricFreeStorageSpace(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    this.requireKind('instance', 'metricFreeStorageSpace', 'Aurora storage grows by itself; watch metricAcuUtilization() instead.');
+    return this.metricDatabase('FreeStorageSpace', { statistic: 'Minimum', ...props });
+  }
+
+  /**
+   * The capacity an Aurora Serverless v2 cluster uses, as a percentage of its `maxCapacity` (`ACUUtilization`). On
+   * an RDS instance this throws.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+   * @default - Average over 5 minutes
+   */
+  public metricAcuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    this.requireKind('cluster', 'metricAcuUtilization', 'An RDS instance has a fixed class; watch metricCpuUtilization() and metricFreeableMemory().');
+    return this.metricDatabase('ACUUtilization', props);
+  }
+
+  /**
+   * The capacity of an Aurora Serverless v2 cluster in ACUs (`ServerlessDatabaseCapacity`). On an RDS instance
+   * this throws.
+   *
+   * @default - Average over 5 minutes
+   */
+  public metricServerlessDatabaseCapacity(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    this.requireKind('cluster', 'metricServerlessDatabaseCapacity', 'An RDS instance has a fixed class; watch metricCpuUtilization().');
+    return this.metricDatabase('ServerlessDatabaseCapacity', props);
+  }
+
+  private requireKind(kind: 'instance' | 'cluster', method: string, fix: string): void {
+    if (this._databaseMonitoring.kind !== kind) {
+      throw new ConfigurationError(this, method, `an ${this._databaseMonitoring.kind === 'instance' ? 'RDS instance' : 'Aurora cluster'}`,
+        `This metric exists only for ${kind === 'instance' ? 'RDS instances' : 'Aurora clusters'}. ${fix}`);
+    }
+  }
+
+  /**
    * Allow `grantee` to connect through the proxy as the database user `dbUser` with an IAM token:
    * `rds-db:connect` on `arn:…:rds-db:REGION:ACCOUNT:dbuser:prx-…/dbUser` for the grantee, and on the database's
    * resource id for the proxy's own role (end-to-end IAM). The user must exist in the database and be enabled
@@ -492,6 +615,11 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     }
     return this.proxy.grantConnect(grantee, dbUser);
   }
+}
+
+function rdsMetric(metricName: string, dimensionsMap: { [name: string]: string }, statistic: string, period: Duration,
+  props: cloudwatch.MetricOptions | undefined): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap, statistic, period, ...props });
 }
 
 /** The RDS default ConnectionBorrowTimeout. */

@@ -184,6 +184,21 @@ export interface BoundDatabase {
   readonly proxyTarget: rds.ProxyTarget;
   /** The DbiResourceId / DbClusterResourceId that `rds-db:connect` resources name. */
   readonly resourceId: string;
+  /** How CloudWatch names the database, and what its alarms need to know of it. */
+  readonly monitoring: DatabaseMonitoring;
+}
+
+/** The database as its AWS/RDS metrics and alarms see it. @internal */
+export interface DatabaseMonitoring {
+  readonly kind: 'instance' | 'cluster';
+  /** `DBInstanceIdentifier` or `DBClusterIdentifier`. */
+  readonly dimensionsMap: { [name: string]: string };
+  /** The instance class's memory in bytes, where it can be told at synth time. */
+  readonly memoryBytes?: number;
+  /** The storage allocated when the instance was created, in GiB, where it can be told at synth time. */
+  readonly allocatedStorageGiB?: number;
+  /** Aurora Serverless v2: capacity in ACUs, with ACUUtilization. */
+  readonly serverless?: boolean;
 }
 
 /** @internal */
@@ -441,6 +456,12 @@ class InstanceEngine extends SqlEngine {
       adminSecret,
       rotationApplication: this.engine.singleUserRotationApplication,
       maxConnections: defaultMaxConnections(this.family, instanceType),
+      monitoring: {
+        kind: 'instance',
+        dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier },
+        memoryBytes: instanceMemoryBytes(instanceType),
+        allocatedStorageGiB: Token.isUnresolved(allocatedStorage) ? undefined : allocatedStorage,
+      },
     };
   }
 }
@@ -535,6 +556,7 @@ class AuroraEngine extends SqlEngine {
       resourceId: cluster.clusterResourceIdentifier,
       adminSecret,
       rotationApplication: this.engine.singleUserRotationApplication,
+      monitoring: { kind: 'cluster', dimensionsMap: { DBClusterIdentifier: cluster.clusterIdentifier }, serverless: true },
     };
   }
 }
@@ -552,10 +574,16 @@ const GIB_PER_SIZE: Record<string, number> = {
  * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
  */
 function defaultMaxConnections(family: SqlEngineFamily, instanceType: ec2.InstanceType): number | undefined {
+  const bytes = instanceMemoryBytes(instanceType);
+  if (bytes === undefined) return undefined;
+  return family === SqlEngineFamily.POSTGRES ? Math.min(5000, Math.floor(bytes / 9531392)) : Math.floor(bytes / 12582880);
+}
+
+/** The nominal memory of an instance class in bytes, for the classes whose memory is known here. */
+function instanceMemoryBytes(instanceType: ec2.InstanceType): number | undefined {
   const [klass, size] = instanceType.toString().split('.');
   const perSize = GIB_PER_SIZE[size];
   if (perSize === undefined || !/^(t[34]g?|m[5-8]g?d?|r[5-8]g?d?)$/.test(klass)) return undefined;
   if (klass.startsWith('t') && !['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].includes(size)) return undefined;
-  const bytes = perSize * (klass.startsWith('r') ? 2 : 1) * 1024 ** 3;
-  return family === SqlEngineFamily.POSTGRES ? Math.min(5000, Math.floor(bytes / 9531392)) : Math.floor(bytes / 12582880);
+  return perSize * (klass.startsWith('r') ? 2 : 1) * 1024 ** 3;
 }

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { Annotations, Duration, Size, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +20,9 @@ import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
 import { ISqlDatabase, SqlDatabase } from './sql-database';
+
+/** The namespace the runtime package's `emitMetrics()` writes to by default. */
+const RUNTIME_METRICS_NAMESPACE = 'ServerlessSqlApi';
 
 /** Settings of a function that talks to the database (see `SqlFunction`). */
 export interface SqlFunctionOptions {
@@ -170,6 +174,9 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
   /** The CodeDeploy deployment group of a canary or linear deployment. */
   public readonly deploymentGroup?: codedeploy.LambdaDeploymentGroup;
 
+  /** Whether the alias has provisioned concurrency. @internal */
+  public readonly _provisioned: boolean;
+
   constructor(scope: Construct, id: string, props: SqlFunctionProps) {
     super(scope, id);
 
@@ -265,6 +272,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       provisionedConcurrentExecutions: coldStart._provisionedConcurrency(),
     });
     coldStart._bindAlias(this, this.alias);
+    this._provisioned = coldStart._provisionedConcurrency() !== undefined;
     this.deadLetterQueue = configureAsyncInvoke(this, this.alias, props.destinations ?? {});
     this.connections = this.function.connections;
     this.grantPrincipal = this.function.grantPrincipal;
@@ -313,6 +321,81 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
           ? ['SnapStart and provisioned concurrency cannot be combined on one function: choose ColdStart.snapStart() or ColdStart.provisioned()']
           : [];
       },
+    });
+  }
+
+  /**
+   * A Lambda metric of the alias (dimensions `FunctionName` and `Resource` `name:alias`): what the invokers of the
+   * alias see, across the versions it points at.
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metric(metricName, props);
+  }
+
+  /** Invocations of the alias. @default - Sum over 5 minutes */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricInvocations(props);
+  }
+
+  /** Invocations of the alias that ended in an error. @default - Sum over 5 minutes */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricErrors(props);
+  }
+
+  /** Invocations of the alias refused for lack of concurrency. @default - Sum over 5 minutes */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricThrottles(props);
+  }
+
+  /** How long invocations of the alias run, in milliseconds. @default - Average over 5 minutes */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alias.metricDuration(props);
+  }
+
+  /** Concurrent executions of the alias. @default - Maximum over 5 minutes */
+  public metricConcurrentExecutions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ConcurrentExecutions', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * The share of the alias's provisioned concurrency in use, from 0 to 1 (with `ColdStart.provisioned()`).
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-concurrency.html#provisioned-concurrency-metrics
+   * @default - Maximum over 5 minutes
+   */
+  public metricProvisionedConcurrencyUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ProvisionedConcurrencyUtilization', { statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Invocations of the alias that found every provisioned environment busy and ran on demand, with a cold start
+   * (with `ColdStart.provisioned()`).
+   *
+   * @default - Sum over 5 minutes
+   */
+  public metricProvisionedConcurrencySpilloverInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ProvisionedConcurrencySpilloverInvocations', { statistic: 'Sum', ...props });
+  }
+
+  /**
+   * A metric the runtime package's `db.emitMetrics()` writes from this function's invocations, in the namespace
+   * `ServerlessSqlApi` under the dimension `FunctionName` (the function's name): `ColdStart`, `ConnectionsOpened`,
+   * `ConnectionsReused`, `ConnectionsEvicted`, `StatementRetries`, `ConnectRetries`, `AuthRefreshes`,
+   * `TransactionRetries`, `Timeouts` (counts), `SigningTime`, `ConnectTime`, `WaitTime` (milliseconds). It has data
+   * only if the handler calls `emitMetrics()` with the default namespace and dimensions.
+   *
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+   * @default - Sum over 5 minutes
+   */
+  public metricRuntime(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: RUNTIME_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { FunctionName: this.function.functionName },
+      statistic: 'Sum',
+      ...props,
     });
   }
 

@@ -1,4 +1,5 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -67,6 +68,8 @@ export class SqlWorker extends Construct {
   /** Where stream records that exhausted their retries go (stream sources only). */
   public readonly deadLetterQueue?: sqs.IQueue;
 
+  private readonly backlogAge?: (props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
+
   constructor(scope: Construct, id: string, props: SqlWorkerProps) {
     super(scope, id);
     const filters = props.filters ?? [];
@@ -99,6 +102,7 @@ export class SqlWorker extends Construct {
     acknowledgeInlinePolicies(this.role);
     const source = props.source._bind(this, this.role);
     this.deadLetterQueue = source.deadLetterQueue;
+    this.backlogAge = source.backlogAge;
     this.handler.alias.grantInvoke(this.role);
     enrichment?.grantInvoke(this.role);
 
@@ -124,5 +128,40 @@ export class SqlWorker extends Construct {
   /** The worker's alias (the pipe's target). */
   public get alias(): lambda.Alias {
     return this.handler.alias;
+  }
+
+  /**
+   * A metric of the pipe, in the `AWS/EventBridge/Pipes` namespace with the `PipeName` dimension.
+   *
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-monitoring.html
+   * @param metricName for example `ExecutionFailed`, `ExecutionTimeout`, `EventCount`
+   * @default - Sum over 5 minutes
+   */
+  public metricPipe(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EventBridge/Pipes',
+      metricName,
+      dimensionsMap: { PipeName: this.pipe.ref },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Executions of the pipe that failed (`ExecutionFailed`). @default - Sum over 5 minutes */
+  public metricPipeExecutionFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metricPipe('ExecutionFailed', props);
+  }
+
+  /**
+   * How far the worker is behind its source: the age of the oldest message of an SQS queue
+   * (`ApproximateAgeOfOldestMessage`, seconds) or of the last record read from a Kinesis stream
+   * (`GetRecords.IteratorAgeMilliseconds`). Undefined for a DynamoDB stream, which publishes no such metric for a
+   * pipe's reads.
+   *
+   * @default - Maximum over 5 minutes
+   */
+  public metricSourceBacklogAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric | undefined {
+    return this.backlogAge?.(props);
   }
 }

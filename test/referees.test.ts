@@ -123,6 +123,17 @@ describe('the referees fail where CloudFormation would', () => {
     ]);
   });
 
+  test('a metric dimension is no reference: CloudWatch alarms on metrics nothing has published yet', () => {
+    const dimensions = [{ Name: 'FunctionName', Value: { Ref: 'Fn' } }, { Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: 'Fn' }, ':live']] } }];
+    const alarm = { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'Errors', Dimensions: dimensions } };
+    expect(deployOrderProblems({ Resources: { Fn: fn, Alias: alias, Alarm: alarm } })).toEqual([]);
+    // only the dimensions: an alarm action that invokes FUNCTION:ALIAS still needs the alias
+    const acting = { ...alarm, Properties: { ...alarm.Properties, AlarmActions: [{ 'Fn::Sub': '${Fn.Arn}:live' }] } };
+    expect(deployOrderProblems({ Resources: { Fn: fn, Alias: alias, Alarm: acting } })).toEqual([
+      'Alarm (AWS::CloudWatch::Alarm) AlarmActions[0] names Alias (AWS::Lambda::Alias) by "«Fn.Arn»:live" without depending on it',
+    ]);
+  });
+
   test('a role, queue or function named by a literal name', () => {
     const template = {
       Resources: {

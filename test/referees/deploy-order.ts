@@ -180,7 +180,7 @@ export function deployOrderProblems(template: Template): string[] {
     const rendered = renderedProperties(resource.Properties ?? {});
     const references = referencesOf(resource.Properties ?? {});
     const report = (property: string, target: string, text: string) => {
-      if (target === id || dependsOn(id, target)) return;
+      if (target === id || dependsOn(id, target) || namesAMetric(resource.Type, property)) return;
       problems.push(`${id} (${resource.Type}) ${property} names ${target} (${resources[target].Type}) by "${text}" without depending on it`);
     };
     for (const alias of aliases) {
@@ -204,6 +204,15 @@ export function deployOrderProblems(template: Template): string[] {
     }
   }
   return [...new Set(problems)];
+}
+
+/**
+ * A metric's dimensions only name what the metric is about: CloudWatch creates an alarm (or a dashboard) on a metric
+ * whether or not anything has published it yet, and the alarm stays in INSUFFICIENT_DATA until data arrives.
+ */
+function namesAMetric(type: string, property: string): boolean {
+  return (type === 'AWS::CloudWatch::Alarm' && /(^|\.)Dimensions\[\d+\]\.Value$/.test(property))
+    || (type === 'AWS::CloudWatch::Dashboard' && property === 'DashboardBody');
 }
 
 /**
