@@ -12,6 +12,15 @@ export interface MonitoringOptions {
   readonly alarms?: boolean;
 
   /**
+   * Default alarms to leave out, by the name the README's alarm table gives them: for example `['ApiThrottles']`, or
+   * `['OrdersBacklog']` for the backlog alarm of the worker `Orders`. A name that is not an alarm of this API fails
+   * synth with the list of names. A gradual deployment's rollback alarms cannot be left out: CodeDeploy needs them.
+   *
+   * @default - none: every default alarm
+   */
+  readonly omitAlarms?: string[];
+
+  /**
    * Create a CloudWatch dashboard that follows the request path: front door, function (by alias and by version),
    * proxy, database, then workers and dead-letter queues.
    *

@@ -192,7 +192,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    * Every alarm this library created for the API: the default alarms (unless `monitoring.alarms` is false), those
    * of the workers added so far, and a gradual deployment's rollback alarms.
    */
-  public get alarms(): cloudwatch.IAlarm[] {
+  public get alarms(): cloudwatch.Alarm[] {
     return [...this.monitoring.alarms];
   }
 

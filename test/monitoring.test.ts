@@ -221,12 +221,32 @@ describe('default alarms', () => {
   });
 
   test('switched off: no alarm and no dashboard, and api.alarms is empty', () => {
-    const { api, stack, template } = synth({ monitoring: { alarms: false, dashboard: false } });
+    const { api, stack } = synth({ monitoring: { alarms: false, dashboard: false } });
     api.addWorker('FromQueue', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(stack)) });
+    const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     expect(api.alarms).toEqual([]);
     expect(api.dashboard).toBeUndefined();
+  });
+
+  test('omitAlarms leaves out the alarms it names, a worker\'s included, and keeps the rest', () => {
+    const { api, stack } = synth({ monitoring: { omitAlarms: ['ApiThrottles', 'OrdersBacklog'] } });
+    api.addWorker('Orders', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(stack)) });
+    const names = [...alarmsById(Template.fromStack(stack)).keys()];
+    expect(names).not.toContain('ApiThrottles');
+    expect(names).not.toContain('OrdersBacklog');
+    expect(names).toEqual(expect.arrayContaining(['ApiErrorRate', 'OrdersPipeFailures', 'ProxySessionPinning']));
+    expect(api.alarms).toHaveLength(names.length);
+    // the README's recipe for sending one alarm somewhere else: find it by its name
+    expect(api.alarms.map(alarm => alarm.node.id).sort()).toEqual([...names].sort());
+  });
+
+  test('omitAlarms with a name that is no alarm of the API fails synth, listing the names', () => {
+    const { api, stack } = synth({ monitoring: { omitAlarms: ['ApiThrotles'] } });
+    api.addWorker('Orders', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(stack)) });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /Api: monitoring\.omitAlarms names 'ApiThrotles', which is not an alarm of this API\. Its alarms are: .*ApiThrottles.*OrdersBacklog/);
   });
 
   test('alarms off, dashboard on: the dashboard still graphs every part', () => {

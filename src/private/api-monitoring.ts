@@ -50,15 +50,26 @@ const WIDTH = 6;
  * `ServerlessSqlApi.alarms` and `.dashboard`.
  */
 export class ApiMonitoring extends Construct {
-  public readonly alarms: cloudwatch.IAlarm[] = [];
+  public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard?: cloudwatch.Dashboard;
   private readonly alarmsOn: boolean;
   private readonly actions: cloudwatch.IAlarmAction[];
+  private readonly omit: ReadonlySet<string>;
+  /** the names of every default alarm of this API, created or not */
+  private readonly names: string[] = [];
 
   constructor(scope: Construct, id: string, options: MonitoringOptions, title: string) {
     super(scope, id);
     this.alarmsOn = options.alarms ?? true;
     this.actions = options.alarmActions ?? [];
+    const omit = new Set(options.omitAlarms ?? []);
+    this.omit = omit;
+    // workers add their alarms after the constructor, so unknown names are only known at synth
+    this.node.addValidation({
+      validate: () => [...omit].filter(name => !this.names.includes(name)).map(name =>
+        `${scope.node.path}: monitoring.omitAlarms names '${name}', which is not an alarm of this API. Its alarms are: `
+        + `${this.names.join(', ')}. Use one of these names, or remove '${name}'.`),
+    });
     if (options.dashboard ?? true) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
       this.dashboard.addWidgets(
@@ -313,7 +324,8 @@ export class ApiMonitoring extends Construct {
   }
 
   private alarm(id: string, spec: AlarmSpec): void {
-    if (!this.alarmsOn) return;
+    this.names.push(id);
+    if (!this.alarmsOn || this.omit.has(id)) return;
     const alarm = new cloudwatch.Alarm(this, id, {
       metric: spec.metric,
       threshold: spec.threshold,

@@ -45,5 +45,8 @@ step "building the Python wheel from the generated code"
   || { cat "$out/build.log" >&2; exit 1; }
 wheel=$(ls "$out"/wheel/*.whl)
 twine check --strict "$wheel"
-"$python" -m zipfile -l "$wheel" | grep -q 'cdk_serverless_sql_api/__init__.py' || { echo "FAIL: the wheel holds no module" >&2; exit 1; }
+# listed to a file first: grep -q stops reading at the first match, and under pipefail the writer's broken pipe
+# would fail the step once the listing outgrows the pipe's buffer
+"$python" -m zipfile -l "$wheel" >"$out/wheel.txt"
+grep -q 'cdk_serverless_sql_api/__init__.py' "$out/wheel.txt" || { echo "FAIL: the wheel holds no module" >&2; exit 1; }
 step "passed: $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)"
