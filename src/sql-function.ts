@@ -16,6 +16,7 @@ import { preTrafficHookAsset } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
 import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
+import { isSynchronousOnly } from './private/invocation-mode';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
@@ -168,7 +169,10 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
   /** The principal the function runs as. */
   public readonly grantPrincipal: iam.IPrincipal;
 
-  /** The queue that keeps failed asynchronous events, unless `destinations.onFailure` names another target. */
+  /**
+   * The queue that keeps failed asynchronous events, unless `destinations.onFailure` names another target; none for a
+   * worker without `destinations` (its pipe invokes it synchronously).
+   */
   public readonly deadLetterQueue?: sqs.Queue;
 
   /** The CodeDeploy deployment group of a canary or linear deployment. */
@@ -273,7 +277,10 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     });
     coldStart._bindAlias(this, this.alias);
     this._provisioned = coldStart._provisionedConcurrency() !== undefined;
-    this.deadLetterQueue = configureAsyncInvoke(this, this.alias, props.destinations ?? {});
+    // a worker's pipe invokes it synchronously: asynchronous settings would never apply, so they are made only on request
+    if (props.destinations || !isSynchronousOnly(scope)) {
+      this.deadLetterQueue = configureAsyncInvoke(this, this.alias, props.destinations ?? {});
+    }
     this.connections = this.function.connections;
     this.grantPrincipal = this.function.grantPrincipal;
 

@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipeFilter, PipeSource } from './pipe-source';
 import { acknowledgeInlinePolicies } from './private/compliance';
+import { markSynchronousOnly } from './private/invocation-mode';
 import { encryptedLogGroup } from './private/log-group';
 import { ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
@@ -89,6 +90,7 @@ export class SqlWorker extends Construct {
         'Give the enrichment function\'s alias or version: an unqualified function is invoked as $LATEST.');
     }
 
+    markSynchronousOnly(this);
     this.handler = new SqlFunction(this, 'Handler', props);
     if (props.destinations) {
       Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',

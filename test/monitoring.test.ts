@@ -190,15 +190,22 @@ describe('default alarms', () => {
     expect(alarms.get('FromQueuePipeFailures')).toMatchObject({ Namespace: 'AWS/EventBridge/Pipes', MetricName: 'ExecutionFailed', Threshold: 1 });
     expect(alarms.get('FromQueueBacklog')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 300, EvaluationPeriods: 3 });
     expect(alarms.get('FromStreamBacklog')).toMatchObject({ Namespace: 'AWS/Kinesis', MetricName: 'GetRecords.IteratorAgeMilliseconds', Threshold: 300000 });
-    // the stream's dead-letter queue of failed records, and each worker's asynchronous-failure queue
+    // the stream's dead-letter queue of failed records; a worker's asynchronous-failure queue only with destinations
     expect(alarms.get('FromStreamSourceDeadLetterQueue')).toMatchObject({
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^ApiFromStreamSourceDeadLetterQueue/), 'QueueName'] } }],
     });
-    expect([...alarms.keys()]).toEqual(expect.arrayContaining(['FromQueueDeadLetterQueue', 'FromStreamDeadLetterQueue']));
+    expect([...alarms.keys()]).not.toContain('FromQueueDeadLetterQueue');
+    expect([...alarms.keys()]).not.toContain('FromStreamDeadLetterQueue');
     expect(api.alarms.length).toBe(alarms.size);
     // the dashboard's alarm widget lists the workers' alarms too
     const body = JSON.stringify(resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0][1].Properties.DashboardBody);
     expect(body).toContain('ApiMonitoringFromStreamBacklog');
+  });
+
+  test('a worker with destinations keeps its asynchronous dead-letter queue, and its alarm', () => {
+    const { api, stack } = synth();
+    api.addWorker('FromQueue', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(stack)), destinations: { retryAttempts: 1 } });
+    expect([...alarmsById(Template.fromStack(stack)).keys()]).toContain('FromQueueDeadLetterQueue');
   });
 
   test('alarmActions reach every alarm, the rollback alarms of a gradual deployment included', () => {

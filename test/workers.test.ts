@@ -23,6 +23,22 @@ const pipeRolePolicy = (template: Template) => Object.entries<any>(template.find
   .find(([id]) => id.startsWith('ApiIngestPipeRole'))![1].Properties.PolicyDocument.Statement;
 
 describe('workers', () => {
+  test('lean: the pipe invokes synchronously, so a worker has no asynchronous-invocation config or queue unless destinations are set', () => {
+    const count = (template: Template) => Object.keys(template.toJSON().Resources).length;
+    const before = count(synth().template);
+    const { template: lean } = withWorker(stack => PipeSource.sqs(sourceQueue(stack)));
+    const ids = (template: Template, type: string) => Object.keys(template.findResources(type)).filter(id => id.startsWith('ApiIngest'));
+    expect(ids(lean, 'AWS::Lambda::EventInvokeConfig')).toEqual([]);
+    expect(ids(lean, 'AWS::SQS::Queue')).toEqual([]);
+    // the source queue and its dead-letter queue are the test's, not the worker's
+    const added = count(lean) - before - 2;
+
+    const { template: full } = withWorker(stack => PipeSource.sqs(sourceQueue(stack)), { destinations: { retryAttempts: 1 } });
+    expect(ids(full, 'AWS::Lambda::EventInvokeConfig')).toHaveLength(1);
+    expect(ids(full, 'AWS::SQS::Queue')).toHaveLength(1);
+    expect(count(full) - before - 2 - added).toBeGreaterThanOrEqual(3);
+  });
+
   test('SQS: a pipe from the queue to the worker alias, least-privilege role, error logs kept', () => {
     const { template } = withWorker(stack => PipeSource.sqs(sourceQueue(stack, new kms.Key(stack, 'Key')), {
       batchSize: 50, maxBatchingWindow: Duration.seconds(5),
