@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, rule } from './private/compliance';
+import { warnAboutIntegrationTimeout } from './private/http-api';
 import { encryptedLogGroup } from './private/log-group';
 import { checkRange } from './private/validation';
 
@@ -102,10 +103,9 @@ export interface BoundFrontDoor {
   readonly functionUrl?: lambda.FunctionUrl;
   /** Lets `grantee` call the API through this front door. */
   readonly grantInvoke: (grantee: iam.IGrantable) => iam.Grant;
+  /** How the front door is named in messages. */
+  readonly description: string;
 }
-
-/** The HTTP API's maximum integration timeout. */
-const HTTP_API_MAX_TIMEOUT = Duration.seconds(30);
 
 /**
  * How clients reach the API. Every front door invokes the alias, never `$LATEST`.
@@ -143,11 +143,7 @@ class HttpApiFrontDoor extends FrontDoor {
     const burstLimit = this.options.throttlingBurstLimit ?? 500;
     checkRange(scope, 'frontDoor.throttlingRateLimit', rateLimit, 1, 100_000, ' requests/s');
     checkRange(scope, 'frontDoor.throttlingBurstLimit', burstLimit, 1, 50_000, ' requests');
-    if (!timeout.isUnresolved() && timeout.toSeconds() > HTTP_API_MAX_TIMEOUT.toSeconds()) {
-      Annotations.of(scope).addWarningV2('serverless-sql-api:httpApiTimeout',
-        `timeout is ${timeout.toHumanString()} but an HTTP API answers 503 after ${HTTP_API_MAX_TIMEOUT.toHumanString()}; ` +
-        'lower the timeout or use FrontDoor.functionUrl() for long requests.');
-    }
+    warnAboutIntegrationTimeout(scope, timeout);
 
     const defaultAuthorizer = this.options.defaultAuthorizer ?? new authorizers.HttpIamAuthorizer();
     const httpApi = new apigwv2.HttpApi(scope, 'HttpApi', {
@@ -174,6 +170,7 @@ class HttpApiFrontDoor extends FrontDoor {
         'The API is public by the explicit choice of frontDoor.defaultAuthorizer: HttpNoneAuthorizer; its stage is throttled.');
     }
     return {
+      description: 'an HTTP API',
       url: stage.url,
       httpApi,
       grantInvoke: grantee => iam.Grant.addToPrincipal({
@@ -211,12 +208,13 @@ class FunctionUrlFrontDoor extends FrontDoor {
           + 'permissions (InvokeFunctionUrl and InvokeFunction, limited to calls through the URL).');
       }
     }
-    return { url: functionUrl.url, functionUrl, grantInvoke: grantee => alias.grantInvokeUrl(grantee) };
+    return { description: 'a function URL', url: functionUrl.url, functionUrl, grantInvoke: grantee => alias.grantInvokeUrl(grantee) };
   }
 }
 
 class NoFrontDoor extends FrontDoor {
   public _bind(_scope: Construct, { alias }: FrontDoorTarget): BoundFrontDoor {
-    return { grantInvoke: grantee => alias.grantInvoke(grantee) };
+    return { description: 'no front door (FrontDoor.none())', grantInvoke: grantee => alias.grantInvoke(grantee) };
   }
 }
+

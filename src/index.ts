@@ -1,4 +1,5 @@
 export * from './api-handler';
+export * from './api-route';
 export * from './async-invoke';
 export * from './cold-start';
 export * from './deployment';

@@ -8,6 +8,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ApiHandler } from './api-handler';
+import { ApiRoute, ApiRouteOptions } from './api-route';
 import { FrontDoor } from './front-door';
 import { MonitoringOptions } from './monitoring';
 import { setAlarmActions } from './private/alarm-actions';
@@ -16,7 +18,9 @@ import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
+import { parseRouteKey, routeId } from './private/route-key';
 import { confinedServicePrincipal } from './private/service-principal';
+import { ConfigurationError } from './private/validation';
 import { DatabaseAccess, DatabaseUserOptions, SqlDatabase, SqlDatabaseOptions } from './sql-database';
 import { SqlFunction, SqlFunctionOptions } from './sql-function';
 import { SqlWorker, SqlWorkerOptions } from './sql-worker';
@@ -108,6 +112,8 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   public readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly grantInvokeThroughFrontDoor: (grantee: iam.IGrantable) => iam.Grant;
+  private readonly frontDoorDescription: string;
+  private readonly addedRoutes: ApiRoute[] = [];
   private readonly handler: SqlFunction;
   private readonly monitoring: ApiMonitoring;
 
@@ -167,6 +173,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     this.httpApi = frontDoor.httpApi;
     this.functionUrl = frontDoor.functionUrl;
     this.grantInvokeThroughFrontDoor = frontDoor.grantInvoke;
+    this.frontDoorDescription = frontDoor.description;
     if (props.destinations && this.url) {
       Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
         'destinations are set, but they apply to asynchronous invocations only, and the front door invokes the alias '
@@ -242,8 +249,8 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
   }
 
   /**
-   * Allow `grantee` to call the API through its front door: `execute-api:Invoke` on the HTTP API's `$default` stage
-   * (which checks it with the default IAM authorization), `lambda:InvokeFunctionUrl` on a function URL, or
+   * Allow `grantee` to call the API through its front door: `execute-api:Invoke` on every method and path of the HTTP
+   * API's `$default` stage, routes added with `addRoute()` included (checked by the default IAM authorization), `lambda:InvokeFunctionUrl` on a function URL, or
    * `lambda:InvokeFunction` on the alias with `FrontDoor.none()`.
    *
    * @param grantee who may call the API
@@ -261,6 +268,51 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    */
   public grantConnect(grantee: iam.IGrantable, dbUser?: string): iam.Grant {
     return this.database.grantConnect(grantee, dbUser ?? this.dbUser);
+  }
+
+  /** The routes added with `addRoute()`, each with its own function. */
+  public get routes(): ApiRoute[] {
+    return [...this.addedRoutes];
+  }
+
+  /**
+   * Give a route of the HTTP API its own function (for example a heavy route that needs more memory, another
+   * cold-start choice or its own deployment): another `SqlFunction` in the same VPC with the same database path,
+   * its own versions, alias and alarms, going live after the database bootstrap like the API. Requests no route
+   * matches still reach the API's own handler (`$default`). `grantInvoke` covers every route.
+   *
+   * @param routeKey an HTTP method (or `ANY`), one space and a path: `POST /todos`, `GET /todos/{id}`, `ANY /files/{proxy+}`
+   * @param handler the code that answers the route
+   * @param options the route function's settings (each defaults as for the API's function; `dbUser` defaults to the
+   *   API's) and the route's authorizer
+   */
+  public addRoute(routeKey: string, handler: ApiHandler, options: ApiRouteOptions = {}): ApiRoute {
+    if (!this.httpApi) {
+      throw new ConfigurationError(this, 'frontDoor', this.frontDoorDescription,
+        `Only an HTTP API routes requests by method and path; ${this.frontDoorDescription} sends every request to the `
+        + `API's own handler, so '${routeKey}' cannot have a function of its own. Use FrontDoor.httpApi() (the default), `
+        + 'or route inside the handler.');
+    }
+    const parsed = parseRouteKey(this, routeKey);
+    const id = `Route${routeId(parsed)}`;
+    const taken = this.addedRoutes.find(route => route.routeKey === parsed.key || route.node.id === id);
+    if (taken) {
+      throw new ConfigurationError(this, 'routeKey', routeKey, taken.routeKey === parsed.key
+        ? `The route ${parsed.key} was added already; one route key has one function.`
+        : `It would share the construct id '${id}' with the route ${taken.routeKey} (ids keep letters and digits of the `
+          + 'path); spell one of the paths differently.');
+    }
+    if (this.node.tryFindChild(id)) {
+      throw new ConfigurationError(this, 'routeKey', routeKey, `The id '${id}' is taken by another child of this construct (a worker?); rename it.`);
+    }
+    const dbUser = options.dbUser ?? this.dbUser;
+    validateDbUser(this, `${parsed.key}.dbUser`, dbUser, this.database.engineFamily);
+    if (dbUser !== this.dbUser) this.database.addUser(dbUser);
+    const route = new ApiRoute(this, id, { ...options, dbUser, routeKey: parsed.key, handler, httpApi: this.httpApi, database: this.database });
+    route.alias.node.addDependency(this.database.bootstrap);
+    this.addedRoutes.push(route);
+    this.monitoring.watchFunction(id, route.handler, `Route ${parsed.key}`, { errorRate: true });
+    return route;
   }
 
   /**

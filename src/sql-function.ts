@@ -25,11 +25,8 @@ import { ISqlDatabase, SqlDatabase } from './sql-database';
 /** The namespace the runtime package's `emitMetrics()` writes to by default. */
 const RUNTIME_METRICS_NAMESPACE = 'ServerlessSqlApi';
 
-/** Settings of a function that talks to the database (see `SqlFunction`). */
-export interface SqlFunctionOptions {
-  /** The code that answers requests. */
-  readonly handler: ApiHandler;
-
+/** Settings of a function that talks to the database, apart from its code (see `SqlFunctionOptions`). */
+export interface SqlFunctionSettings {
   /**
    * The database user the function connects as, with an IAM token. Never the admin user.
    *
@@ -130,6 +127,12 @@ export interface SqlFunctionOptions {
    * @default - failed asynchronous events go to a new encrypted SQS queue kept 14 days; 2 retries; 6 hours
    */
   readonly destinations?: AsyncInvokeOptions;
+}
+
+/** Settings of a function that talks to the database (see `SqlFunction`). */
+export interface SqlFunctionOptions extends SqlFunctionSettings {
+  /** The code that answers requests. */
+  readonly handler: ApiHandler;
 }
 
 /** Properties of a `SqlFunction`. */
