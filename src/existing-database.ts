@@ -4,7 +4,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkEndpointRegion, checkSameEnvironment } from './private/environment';
-import { ConfigurationError } from './private/validation';
+import { defaultMaxConnections, instanceMemoryBytes } from './private/max-connections';
+import { checkInteger, checkRange, ConfigurationError } from './private/validation';
 import { BoundDatabase, DatabaseMonitoring, SqlEngineFamily } from './sql-engine';
 
 /** What every existing database must come with. */
@@ -14,6 +15,14 @@ export interface ExistingDatabaseOptions {
    * bootstrap only.
    */
   readonly adminSecret: secretsmanager.ISecret;
+
+  /**
+   * The database's `max_connections`, when its parameter group sets one. With it the library knows the proxy's
+   * connection budget: it warns when the functions' concurrency can exceed it and alarms near it.
+   *
+   * @default - from `instanceType` for an instance (RDS's default formula); unknown otherwise
+   */
+  readonly maxConnections?: number;
 }
 
 /** Options for `ExistingDatabase.instance()`. */
@@ -25,6 +34,14 @@ export interface ExistingInstanceOptions extends ExistingDatabaseOptions {
    * statements name). IAM database authentication must be enabled on it.
    */
   readonly instance: rds.IDatabaseInstance;
+
+  /**
+   * The instance's class. With it the library knows the default `max_connections` (and so the proxy's connection
+   * budget) and the memory the freeable-memory alarm compares against.
+   *
+   * @default - unknown: no budget warning, no connections or memory alarm
+   */
+  readonly instanceType?: ec2.InstanceType;
 }
 
 /** Options for `ExistingDatabase.cluster()`. */
@@ -70,7 +87,7 @@ class ExistingInstance extends ExistingDatabase {
   }
 
   public _bind(scope: Construct): BoundDatabase {
-    const { instance } = this.options;
+    const { instance, instanceType } = this.options;
     return bind(scope, 'existingDatabase.instance', this.adminSecret, instance, {
       engine: instance.engine,
       resourceId: instance.instanceResourceId,
@@ -79,7 +96,13 @@ class ExistingInstance extends ExistingDatabase {
       endpoint: () => instance.dbInstanceEndpointAddress,
       connections: instance.connections,
       proxyTarget: () => rds.ProxyTarget.fromInstance(instance),
-      monitoring: { kind: 'instance', dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier } },
+      monitoring: {
+        kind: 'instance',
+        dimensionsMap: { DBInstanceIdentifier: instance.instanceIdentifier },
+        memoryBytes: instanceType && instanceMemoryBytes(instanceType),
+      },
+      maxConnections: (family: SqlEngineFamily) => this.options.maxConnections
+        ?? (instanceType ? defaultMaxConnections(family, instanceType) : undefined),
     });
   }
 }
@@ -107,6 +130,7 @@ class ExistingCluster extends ExistingDatabase {
       connections: cluster.connections,
       proxyTarget: () => rds.ProxyTarget.fromCluster(cluster),
       monitoring: { kind: 'cluster', dimensionsMap: { DBClusterIdentifier: cluster.clusterIdentifier } },
+      maxConnections: () => this.options.maxConnections,
     });
   }
 }
@@ -120,6 +144,7 @@ interface ImportedParts {
   readonly connections: ec2.Connections;
   readonly proxyTarget: () => rds.ProxyTarget;
   readonly monitoring: DatabaseMonitoring;
+  readonly maxConnections: (family: SqlEngineFamily) => number | undefined;
 }
 
 /** Checks that an imported database carries what the proxy and the bootstrap need, and binds it. */
@@ -141,7 +166,16 @@ function bind(scope: Construct, prop: string, adminSecret: secretsmanager.ISecre
     proxyTarget: parts.proxyTarget(),
     resourceId: parts.resourceId,
     monitoring: parts.monitoring,
+    maxConnections: checkedMaxConnections(scope, parts.maxConnections(family)),
   };
+}
+
+/** A `max_connections` from the parameter group's range (1 to 262,143 on PostgreSQL, the larger of the two). */
+function checkedMaxConnections(scope: Construct, value: number | undefined): number | undefined {
+  if (value === undefined || Token.isUnresolved(value)) return undefined;
+  checkInteger(scope, 'existingDatabase.maxConnections', value);
+  checkRange(scope, 'existingDatabase.maxConnections', value, 1, 262_143);
+  return value;
 }
 
 /** An attribute of an imported resource, or undefined when it was imported without it (aws-cdk-lib throws). */

@@ -12,6 +12,7 @@ import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { checkAvailabilityZones, checkSameEnvironment } from './private/environment';
 import { allowLogsToUse } from './private/log-group';
+import { ConnectionConsumer } from './private/max-connections';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS, ADMIN_USERNAME, proxyName, validateDatabaseName, validateDbUser } from './private/names';
 import { validateSubnets } from './private/network';
 import { checkDurationSeconds, checkInteger, checkRange, ConfigurationError } from './private/validation';
@@ -250,6 +251,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** How many database connections the proxy may hold at once, where it can be told at synth time. */
   public readonly connectionBudget?: number;
 
+  private readonly consumers: ConnectionConsumer[] = [];
+  private budgetBasis = '';
+
   /** The resource id (`db-…` or `cluster-…`) of the database, as `rds-db:connect` statements of the proxy name it. */
   public readonly databaseResourceId: string;
 
@@ -335,9 +339,10 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     const proxyOptions = props.proxy ?? {};
     const maxConnectionsPercent = proxyOptions.maxConnectionsPercent ?? 100;
     this.idleClientTimeout = proxyOptions.idleClientTimeout ?? Duration.minutes(30);
-    const maxConnections = created?.maxConnections;
+    const maxConnections = bound.maxConnections;
     if (maxConnections !== undefined && !Token.isUnresolved(maxConnectionsPercent)) {
       this.connectionBudget = Math.floor(maxConnections * maxConnectionsPercent / 100);
+      this.budgetBasis = `the database's max_connections ${maxConnections} times the proxy's maxConnectionsPercent ${maxConnectionsPercent}%`;
     }
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       // aws-cdk-lib names the proxy after its construct id ("Proxy"), which a second stack in the account repeats
@@ -358,6 +363,8 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     });
 
     this.node.addValidation({ validate: () => { this.warnAboutBorrowTimeout(proxyOptions.borrowTimeout); return []; } });
+    // every function of the app that connects here is counted by then: routes, workers and hooks in any stack
+    this.node.addValidation({ validate: () => { this.warnAboutConnectionBudget(); return []; } });
 
     // The proxy target opens proxy → database on the database's port (both security groups deny everything else).
     this.proxyEndpoint = this.proxy.endpoint;
@@ -451,6 +458,33 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
    */
   public _addFunctionTimeout(timeout: Duration): void {
     if (!timeout.isUnresolved()) this.functionTimeouts.push(timeout.toSeconds());
+  }
+
+  /**
+   * Records a function that connects through the proxy and the concurrency it can reach (undefined: no cap), for the
+   * connection-budget warning, which sums them.
+   *
+   * @internal
+   */
+  public _countConnections(consumer: ConnectionConsumer): void {
+    this.consumers.push(consumer);
+  }
+
+  private warnAboutConnectionBudget(): void {
+    const budget = this.connectionBudget;
+    if (budget === undefined || Token.isUnresolved(budget)) return;
+    const capped = this.consumers.filter(consumer => consumer.concurrency !== undefined);
+    const total = capped.reduce((sum, consumer) => sum + consumer.concurrency!, 0);
+    if (total <= budget) return;
+    const uncapped = this.consumers.length - capped.length;
+    const parts = capped.map(consumer => `${consumer.path} ${consumer.concurrency} (${consumer.basis})`).join(', ');
+    Annotations.of(this).addWarningV2('serverless-sql-api:connectionBudget',
+      `the functions that connect through this proxy reach up to ${total} concurrent executions together (${parts})`
+      + (uncapped > 0 ? `, and ${uncapped} more without a concurrency cap are not counted` : '')
+      + `; each execution can hold a proxy client connection, but the proxy may open at most ${budget} database `
+      + `connections (${this.budgetBasis}). RDS Proxy multiplexes idle clients, yet concurrent transactions beyond `
+      + `${budget} wait up to the borrow timeout: size the database up, raise maxConnectionsPercent, or lower the `
+      + 'concurrency (reservedConcurrentExecutions, the provisioned maximum).');
   }
 
   private defaultBorrowTimeout(): number {

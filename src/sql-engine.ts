@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, managedPolicyFinding, rule } from './private/compliance';
+import { defaultMaxConnections, instanceMemoryBytes, serverlessMaxConnections } from './private/max-connections';
 import { ADMIN_PASSWORD_EXCLUDED_CHARACTERS } from './private/names';
 import { confinedServicePrincipal } from './private/service-principal';
 import { checkConcrete, checkInteger, checkRange, ConfigurationError } from './private/validation';
@@ -186,6 +187,8 @@ export interface BoundDatabase {
   readonly resourceId: string;
   /** How CloudWatch names the database, and what its alarms need to know of it. */
   readonly monitoring: DatabaseMonitoring;
+  /** The database's `max_connections`, where it can be told at synth time. */
+  readonly maxConnections?: number;
 }
 
 /** The database as its AWS/RDS metrics and alarms see it. @internal */
@@ -207,8 +210,6 @@ export interface CreatedDatabase extends BoundDatabase {
   readonly adminSecret: rds.DatabaseSecret;
   /** Rotates the admin secret (single user), for the engine of `resource`. */
   readonly rotationApplication: secretsmanager.SecretRotationApplication;
-  /** The database's default `max_connections`, where it can be told from the settings. */
-  readonly maxConnections?: number;
 }
 
 const BACKUP_RETENTION = Duration.days(7);
@@ -556,34 +557,8 @@ class AuroraEngine extends SqlEngine {
       resourceId: cluster.clusterResourceIdentifier,
       adminSecret,
       rotationApplication: this.engine.singleUserRotationApplication,
+      maxConnections: serverlessMaxConnections(this.family, minCapacity, maxCapacity),
       monitoring: { kind: 'cluster', dimensionsMap: { DBClusterIdentifier: cluster.clusterIdentifier }, serverless: true },
     };
   }
-}
-
-/** GiB of memory per size for the burstable (t) and general-purpose (m) classes; memory-optimized (r) have twice. */
-const GIB_PER_SIZE: Record<string, number> = {
-  'micro': 1, 'small': 2, 'medium': 4, 'large': 8, 'xlarge': 16, '2xlarge': 32, '4xlarge': 64, '8xlarge': 128, '12xlarge': 192, '16xlarge': 256,
-};
-
-/**
- * RDS's default `max_connections` for an instance class: PostgreSQL `LEAST(DBInstanceClassMemory/9531392, 5000)`,
- * MySQL `DBInstanceClassMemory/12582880`, from the class's nominal memory (RDS reserves a little, so the real value
- * is slightly lower). Undefined for classes whose memory is not known here.
- *
- * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
- */
-function defaultMaxConnections(family: SqlEngineFamily, instanceType: ec2.InstanceType): number | undefined {
-  const bytes = instanceMemoryBytes(instanceType);
-  if (bytes === undefined) return undefined;
-  return family === SqlEngineFamily.POSTGRES ? Math.min(5000, Math.floor(bytes / 9531392)) : Math.floor(bytes / 12582880);
-}
-
-/** The nominal memory of an instance class in bytes, for the classes whose memory is known here. */
-function instanceMemoryBytes(instanceType: ec2.InstanceType): number | undefined {
-  const [klass, size] = instanceType.toString().split('.');
-  const perSize = GIB_PER_SIZE[size];
-  if (perSize === undefined || !/^(t[34]g?|m[5-8]g?d?|r[5-8]g?d?)$/.test(klass)) return undefined;
-  if (klass.startsWith('t') && !['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].includes(size)) return undefined;
-  return perSize * (klass.startsWith('r') ? 2 : 1) * 1024 ** 3;
 }

@@ -16,7 +16,7 @@ import { preTrafficHookAsset } from './private/assets';
 import { configureAsyncInvoke } from './private/async-invoke-config';
 import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
-import { isSynchronousOnly } from './private/invocation-mode';
+import { isOncePerDeployment, isSynchronousOnly, markOncePerDeployment } from './private/invocation-mode';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
@@ -290,7 +290,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     database.connections.allowDefaultPortFrom(this.function, 'Function to RDS Proxy');
     database.grantConnect(this.function, this.dbUser);
 
-    this.warnAboutConnectionBudget(database, coldStart.maxProvisioned ?? props.reservedConcurrentExecutions);
+    this.countConnections(database, scope, props.reservedConcurrentExecutions, coldStart.maxProvisioned);
     this.deploymentGroup = (props.deployment ?? Deployment.allAtOnce())._bind(this, {
       alias: this.alias,
       version: this.function.currentVersion,
@@ -298,6 +298,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
       vpc: database.vpc,
       vpcSubnets: database.vpcSubnets,
       createHook: hookScope => {
+        markOncePerDeployment(hookScope);
         const hookAsset = preTrafficHookAsset(database.engineFamily);
         if (!fs.existsSync(hookAsset)) {
           throw new ConfigurationError(hookScope, 'deployment.preTrafficCheck', 'hook code missing',
@@ -409,13 +410,25 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     });
   }
 
-  private warnAboutConnectionBudget(database: ISqlDatabase, concurrency: number | undefined) {
+  /**
+   * Tells the database how many connections this function can hold at once: one per concurrent execution, up to its
+   * reserved concurrency, its provisioned maximum, or one for a pre-traffic hook. The database sums them.
+   */
+  private countConnections(database: ISqlDatabase, scope: Construct, reserved: number | undefined, provisioned: number | undefined) {
+    const [concurrency, basis] = reserved !== undefined ? [reserved, 'reserved']
+      : provisioned !== undefined ? [provisioned, 'provisioned']
+        : isOncePerDeployment(scope) ? [1, 'once per deployment'] : [undefined, 'no cap'];
+    if (concurrency !== undefined && Token.isUnresolved(concurrency)) return;
+    if (database instanceof SqlDatabase) {
+      database._countConnections({ path: this.node.path, concurrency, basis });
+      return;
+    }
     const budget = database.connectionBudget;
-    if (budget === undefined || concurrency === undefined || Token.isUnresolved(concurrency) || concurrency <= budget) return;
+    if (budget === undefined || concurrency === undefined || concurrency <= budget) return;
     Annotations.of(this).addWarningV2('serverless-sql-api:connectionBudget',
-      `up to ${concurrency} concurrent executions (provisioned or reserved) can each hold a proxy client connection, `
-      + `but the proxy may open at most ${budget} database connections (the database's default max_connections `
-      + 'times the proxy\'s maxConnectionsPercent). RDS Proxy multiplexes idle clients, yet concurrent transactions '
-      + `beyond ${budget} wait up to the borrow timeout: size the database up, raise maxConnectionsPercent, or lower the concurrency.`);
+      `up to ${concurrency} concurrent executions (${basis}) can each hold a proxy client connection, but the proxy `
+      + `may open at most ${budget} database connections. Concurrent transactions beyond ${budget} wait up to the `
+      + 'borrow timeout: size the database up, raise maxConnectionsPercent, or lower the concurrency.');
   }
+
 }

@@ -1,11 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ApiHandler, ColdStart, Deployment, SqlEngine, UtilizationStatistic } from '../src';
-import { logicalIdOf, resourcesOf, synth } from './util';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ApiHandler, ColdStart, Deployment, PipeSource, SqlEngine, UtilizationStatistic } from '../src';
+import { existingCluster, existingInstance, logicalIdOf, nodeHandler, resourcesOf, synth } from './util';
 
 const python = () => ApiHandler.fromCode({
   runtime: lambda.Runtime.PYTHON_3_13,
@@ -95,14 +96,65 @@ describe('cold start', () => {
   test('warns, with the numbers, when concurrency can exceed the connection budget', () => {
     // db.t4g.micro: 1 GiB / 9531392 = 112 connections; 50% for the proxy = 56
     const { annotations } = synth({ proxy: { maxConnectionsPercent: 50 }, coldStart: ColdStart.provisioned({ min: 10, max: 80 }) });
-    annotations.hasWarning('/Stack/Api/Handler', Match.stringLikeRegexp('up to 80 concurrent executions .* at most 56 database connections'));
+    annotations.hasWarning('/Stack/Api/Database', Match.stringLikeRegexp(
+      'reach up to 80 concurrent executions together \\(Stack/Api/Handler 80 \\(provisioned\\)\\).* at most 56 database connections '
+      + '\\(the database\'s max_connections 112 times the proxy\'s maxConnectionsPercent 50%\\)'));
   });
 
-  test('no budget warning within the budget, or when the budget is unknown (Aurora)', () => {
+  test('no budget warning within the budget, or when the budget is unknown (an Aurora maximum between the guide\'s rows)', () => {
     const within = synth({ reservedConcurrentExecutions: 50 });
     within.annotations.hasNoWarning('*', Match.stringLikeRegexp('concurrent executions'));
-    const aurora = synth({ engine: SqlEngine.auroraPostgres(), reservedConcurrentExecutions: 500 });
+    const aurora = synth({ engine: SqlEngine.auroraPostgres({ maxCapacity: 6 }), reservedConcurrentExecutions: 5000 });
+    expect(aurora.api.database.connectionBudget).toBeUndefined();
     aurora.annotations.hasNoWarning('*', Match.stringLikeRegexp('concurrent executions'));
+  });
+
+  test('one budget: the API function, routes, workers and pre-traffic hooks are summed, each under it alone', () => {
+    const result = synth({ reservedConcurrentExecutions: 40, deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }) });
+    result.api.addRoute('POST /reports', nodeHandler(), { reservedConcurrentExecutions: 40 });
+    const queue = new sqs.Queue(result.stack, 'Events', { deadLetterQueue: { queue: new sqs.Queue(result.stack, 'EventsDlq'), maxReceiveCount: 3 } });
+    result.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(queue), coldStart: ColdStart.provisioned({ min: 1, max: 31 }) });
+    result.api.addRoute('GET /todos', nodeHandler());
+    // 40 + 1 (the API's hook) + 40 + 31 = 112 = the budget: not over it
+    Annotations.fromStack(result.stack).hasNoWarning('*', Match.stringLikeRegexp('concurrent executions'));
+
+    const over = synth({ reservedConcurrentExecutions: 40, deployment: Deployment.canary({ percent: 10, interval: Duration.minutes(5) }) });
+    over.api.addRoute('POST /reports', nodeHandler(), { reservedConcurrentExecutions: 40 });
+    const overQueue = new sqs.Queue(over.stack, 'Events', { deadLetterQueue: { queue: new sqs.Queue(over.stack, 'EventsDlq'), maxReceiveCount: 3 } });
+    over.api.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(overQueue), coldStart: ColdStart.provisioned({ min: 1, max: 32 }) });
+    over.api.addRoute('GET /todos', nodeHandler());
+    Annotations.fromStack(over.stack).hasWarning('/Stack/Api/Database', Match.stringLikeRegexp(
+      'reach up to 113 concurrent executions together \\(Stack/Api/Handler 40 \\(reserved\\), '
+      + 'Stack/Api/Handler/PreTrafficHook 1 \\(once per deployment\\), Stack/Api/RoutePostReports/Handler 40 \\(reserved\\), '
+      + 'Stack/Api/Ingest/Handler 32 \\(provisioned\\)\\), and 1 more without a concurrency cap are not counted.* at most 112 database connections'));
+  });
+
+  test('Aurora Serverless v2: the budget is the guide\'s max_connections for the maximum capacity', () => {
+    const budget = (engine: SqlEngine) => synth({ engine }).api.database.connectionBudget;
+    expect(budget(SqlEngine.auroraPostgres())).toBe(823); // 0.5-4 ACU
+    expect(budget(SqlEngine.auroraMysql())).toBe(135);
+    expect(budget(SqlEngine.auroraMysql({ maxCapacity: 8 }))).toBe(1000);
+    expect(budget(SqlEngine.auroraPostgres({ minCapacity: 0.5, maxCapacity: 16 }))).toBe(2000); // capped with 0.5 ACU
+    expect(budget(SqlEngine.auroraPostgres({ minCapacity: 1, maxCapacity: 16 }))).toBe(3360);
+    expect(budget(SqlEngine.auroraPostgres({ minCapacity: 2, maxCapacity: 40 }))).toBe(5000); // the formula's cap
+    expect(budget(SqlEngine.auroraMysql({ maxCapacity: 40 }))).toBeUndefined(); // between the guide's rows
+    const { annotations } = synth({ engine: SqlEngine.auroraPostgres(), reservedConcurrentExecutions: 900 });
+    annotations.hasWarning('/Stack/Api/Database', Match.stringLikeRegexp('up to 900 concurrent executions .* at most 823 database connections'));
+  });
+
+  test('an existing database: the budget from its instance class or its max_connections, when given', () => {
+    const withClass = synth({}, stack => ({
+      existingDatabase: existingInstance(stack, {}, { instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE) }),
+      reservedConcurrentExecutions: 2000,
+    }));
+    // db.r7g.large PostgreSQL: 16 GiB / 9531392 = 1802
+    expect(withClass.api.database.connectionBudget).toBe(1802);
+    withClass.annotations.hasWarning('/Stack/Api/Database', Match.stringLikeRegexp('at most 1802 database connections'));
+    const given = synth({}, stack => ({
+      existingDatabase: existingCluster(stack, {}, { maxConnections: 300 }),
+    }));
+    expect(given.api.database.connectionBudget).toBe(300);
+    expect(synth({}, stack => ({ existingDatabase: existingInstance(stack) })).api.database.connectionBudget).toBeUndefined();
   });
 
   test('MySQL budget uses the MySQL formula', () => {
@@ -111,7 +163,7 @@ describe('cold start', () => {
       engine: SqlEngine.mysql({ instanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE) }),
       reservedConcurrentExecutions: 2000,
     });
-    annotations.hasWarning('/Stack/Api/Handler', Match.stringLikeRegexp('up to 2000 concurrent executions .* at most 1365 database connections'));
+    annotations.hasWarning('/Stack/Api/Database', Match.stringLikeRegexp('up to 2000 concurrent executions .* at most 1365 database connections'));
   });
 });
 

@@ -4,7 +4,7 @@ import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ApiHandler, ExistingDatabase, ServerlessSqlApi, ServerlessSqlApiProps } from '../src';
+import { ApiHandler, ExistingClusterOptions, ExistingDatabase, ExistingInstanceOptions, ServerlessSqlApi, ServerlessSqlApiProps } from '../src';
 import { deployOrderProblems } from './referees/deploy-order';
 
 /** A VPC imported with isolated subnets (and their route tables) in two AZs; `attrs` override or remove parts. */
@@ -19,7 +19,8 @@ export function importedVpc(stack: Stack, attrs: Partial<ec2.VpcAttributes> = {}
 }
 
 /** An existing PostgreSQL instance imported with everything the proxy needs; `attrs` override or remove parts. */
-export function existingInstance(stack: Stack, attrs: Partial<rds.DatabaseInstanceAttributes> = {}): ExistingDatabase {
+export function existingInstance(stack: Stack, attrs: Partial<rds.DatabaseInstanceAttributes> = {},
+  options: Partial<ExistingInstanceOptions> = {}): ExistingDatabase {
   return ExistingDatabase.instance({
     instance: rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
       instanceIdentifier: 'db',
@@ -31,11 +32,13 @@ export function existingInstance(stack: Stack, attrs: Partial<rds.DatabaseInstan
       ...attrs,
     }),
     adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
+    ...options,
   });
 }
 
 /** An existing Aurora MySQL cluster imported with everything the proxy needs; `attrs` override or remove parts. */
-export function existingCluster(stack: Stack, attrs: Partial<rds.DatabaseClusterAttributes> = {}): ExistingDatabase {
+export function existingCluster(stack: Stack, attrs: Partial<rds.DatabaseClusterAttributes> = {},
+  options: Partial<ExistingClusterOptions> = {}): ExistingDatabase {
   return ExistingDatabase.cluster({
     cluster: rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Db', {
       clusterIdentifier: 'orders',
@@ -47,6 +50,7 @@ export function existingCluster(stack: Stack, attrs: Partial<rds.DatabaseCluster
       ...attrs,
     }),
     adminSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Admin', 'admin'),
+    ...options,
   });
 }
 

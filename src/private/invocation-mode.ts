@@ -13,3 +13,14 @@ export function markSynchronousOnly(scope: IConstruct): void {
 export function isSynchronousOnly(scope: IConstruct): boolean {
   return synchronousOnly.has(scope);
 }
+
+/** Scopes whose `SqlFunction` runs once per deployment (a pre-traffic hook): it holds one connection at most. */
+const oncePerDeployment = new WeakSet<IConstruct>();
+
+export function markOncePerDeployment(scope: IConstruct): void {
+  oncePerDeployment.add(scope);
+}
+
+export function isOncePerDeployment(scope: IConstruct): boolean {
+  return oncePerDeployment.has(scope);
+}
