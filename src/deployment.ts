@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -173,16 +173,38 @@ class Gradual extends Deployment {
       const hook = target.createHook(scope);
       group.addPreHook(hook.alias);
       if (this.options.codeDeployEndpoint ?? true) {
-        const endpoint = new ec2.InterfaceVpcEndpoint(scope, 'CodeDeployEndpoint', {
-          vpc: target.vpc,
-          service: ec2.InterfaceVpcEndpointAwsService.CODEDEPLOY,
-          subnets: target.vpcSubnets,
-          privateDnsEnabled: true,
-          open: false,
-        });
-        endpoint.connections.allowDefaultPortFrom(hook.connections, 'Pre-traffic hook to CodeDeploy');
+        // from the hook's side: both rules land in the hook's stack, whichever stack holds the endpoint
+        hook.connections.allowToDefaultPort(codeDeployEndpoint(scope, target.vpc, target.vpcSubnets), 'Pre-traffic hook to CodeDeploy');
       }
     }
     return group;
   }
+}
+
+/** The CodeDeploy endpoint of each VPC, shared by every pre-traffic hook in it. */
+const codeDeployEndpoints = new WeakMap<ec2.IVpc, ec2.InterfaceVpcEndpoint>();
+
+/**
+ * The one CodeDeploy interface endpoint of `vpc`. Its private DNS associates a private hosted zone for the service's
+ * public name with the VPC, so a second endpoint with private DNS for the same service in the same VPC fails to
+ * create: every hook of the VPC (the API's, its routes', its workers', in any stack) shares one. The first is made
+ * where the first hook is when that is the VPC's stack (as before routes existed, so its logical id stays), else in
+ * the VPC's stack, which every function in the VPC already depends on.
+ *
+ * @see https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html (PrivateDnsEnabled)
+ */
+function codeDeployEndpoint(scope: Construct, vpc: ec2.IVpc, subnets: ec2.SubnetSelection): ec2.InterfaceVpcEndpoint {
+  let endpoint = codeDeployEndpoints.get(vpc);
+  if (!endpoint) {
+    const [endpointScope, id] = Stack.of(scope) === Stack.of(vpc) ? [scope, 'CodeDeployEndpoint'] : [vpc, 'CodeDeployEndpoint'];
+    endpoint = new ec2.InterfaceVpcEndpoint(endpointScope, id, {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.CODEDEPLOY,
+      subnets,
+      privateDnsEnabled: true,
+      open: false,
+    });
+    codeDeployEndpoints.set(vpc, endpoint);
+  }
+  return endpoint;
 }

@@ -1,3 +1,4 @@
+export * from './api-extension';
 export * from './api-handler';
 export * from './api-route';
 export * from './async-invoke';

@@ -287,31 +287,39 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    *   API's) and the route's authorizer
    */
   public addRoute(routeKey: string, handler: ApiHandler, options: ApiRouteOptions = {}): ApiRoute {
+    return this._addRouteIn(this, this.monitoring, routeKey, handler, options);
+  }
+
+  /**
+   * Creates a route under `scope` (this API, or an `ApiExtension` in another stack) and watches it with `monitoring`.
+   * Route keys are unique across the HTTP API, wherever their functions are.
+   *
+   * @internal
+   */
+  public _addRouteIn(scope: Construct, monitoring: ApiMonitoring, routeKey: string, handler: ApiHandler, options: ApiRouteOptions): ApiRoute {
     if (!this.httpApi) {
-      throw new ConfigurationError(this, 'frontDoor', this.frontDoorDescription,
+      throw new ConfigurationError(scope, 'frontDoor', this.frontDoorDescription,
         `Only an HTTP API routes requests by method and path; ${this.frontDoorDescription} sends every request to the `
         + `API's own handler, so '${routeKey}' cannot have a function of its own. Use FrontDoor.httpApi() (the default), `
         + 'or route inside the handler.');
     }
-    const parsed = parseRouteKey(this, routeKey);
+    const parsed = parseRouteKey(scope, routeKey);
     const id = `Route${routeId(parsed)}`;
-    const taken = this.addedRoutes.find(route => route.routeKey === parsed.key || route.node.id === id);
+    const taken = this.addedRoutes.find(route => route.routeKey === parsed.key || (route.node.scope === scope && route.node.id === id));
     if (taken) {
-      throw new ConfigurationError(this, 'routeKey', routeKey, taken.routeKey === parsed.key
-        ? `The route ${parsed.key} was added already; one route key has one function.`
+      throw new ConfigurationError(scope, 'routeKey', routeKey, taken.routeKey === parsed.key
+        ? `The route ${parsed.key} was added already (at ${taken.node.path}); one route key has one function.`
         : `It would share the construct id '${id}' with the route ${taken.routeKey} (ids keep letters and digits of the `
           + 'path); spell one of the paths differently.');
     }
-    if (this.node.tryFindChild(id)) {
-      throw new ConfigurationError(this, 'routeKey', routeKey, `The id '${id}' is taken by another child of this construct (a worker?); rename it.`);
+    if (scope.node.tryFindChild(id)) {
+      throw new ConfigurationError(scope, 'routeKey', routeKey, `The id '${id}' is taken by another child of ${scope.node.path} (a worker?); rename it.`);
     }
-    const dbUser = options.dbUser ?? this.dbUser;
-    validateDbUser(this, `${parsed.key}.dbUser`, dbUser, this.database.engineFamily);
-    if (dbUser !== this.dbUser) this.database.addUser(dbUser);
-    const route = new ApiRoute(this, id, { ...options, dbUser, routeKey: parsed.key, handler, httpApi: this.httpApi, database: this.database });
+    const dbUser = this.userFor(scope, `${parsed.key}.dbUser`, options.dbUser);
+    const route = new ApiRoute(scope, id, { ...options, dbUser, routeKey: parsed.key, handler, httpApi: this.httpApi, database: this.database });
     route.alias.node.addDependency(this.database.bootstrap);
     this.addedRoutes.push(route);
-    this.monitoring.watchFunction(id, route.handler, `Route ${parsed.key}`, { errorRate: true });
+    monitoring.watchFunction(id, route.handler, `Route ${parsed.key}`, { errorRate: true });
     return route;
   }
 
@@ -321,14 +329,28 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
    * alias. It goes live after the database bootstrap, like the API.
    */
   public addWorker(id: string, options: SqlWorkerOptions): SqlWorker {
-    // a worker connects as the API's user unless it names its own, which the bootstrap then creates (read-write)
-    const dbUser = options.dbUser ?? this.dbUser;
-    validateDbUser(this, `${id}.dbUser`, dbUser, this.database.engineFamily);
-    if (dbUser !== this.dbUser) this.database.addUser(dbUser);
-    const worker = new SqlWorker(this, id, { ...options, dbUser, database: this.database });
+    return this._addWorkerIn(this, this.monitoring, id, options);
+  }
+
+  /**
+   * Creates a worker under `scope` (this API, or an `ApiExtension` in another stack) and watches it with `monitoring`.
+   *
+   * @internal
+   */
+  public _addWorkerIn(scope: Construct, monitoring: ApiMonitoring, id: string, options: SqlWorkerOptions): SqlWorker {
+    const dbUser = this.userFor(scope, `${id}.dbUser`, options.dbUser);
+    const worker = new SqlWorker(scope, id, { ...options, dbUser, database: this.database });
     worker.alias.node.addDependency(this.database.bootstrap);
-    this.monitoring.watchWorker(id, worker);
+    monitoring.watchWorker(id, worker);
     return worker;
+  }
+
+  /** A function connects as the API's user unless it names its own, which the bootstrap then creates (read-write). */
+  private userFor(scope: Construct, prop: string, dbUser: string | undefined): string {
+    const user = dbUser ?? this.dbUser;
+    validateDbUser(scope, prop, user, this.database.engineFamily);
+    if (user !== this.dbUser) this.database.addUser(user);
+    return user;
   }
 
   /**

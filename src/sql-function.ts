@@ -287,7 +287,8 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     this.connections = this.function.connections;
     this.grantPrincipal = this.function.grantPrincipal;
 
-    database.connections.allowDefaultPortFrom(this.function, 'Function to RDS Proxy');
+    // from the function's side: both rules land in the function's stack, which may be another stack than the proxy's
+    this.function.connections.allowToDefaultPort(database, 'Function to RDS Proxy');
     database.grantConnect(this.function, this.dbUser);
 
     this.countConnections(database, scope, props.reservedConcurrentExecutions, coldStart.maxProvisioned);
