@@ -1,5 +1,7 @@
 import * as fs from 'fs';
-import { Stack } from 'aws-cdk-lib';
+import * as path from 'path';
+import { Annotations, Stack } from 'aws-cdk-lib';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -90,8 +92,34 @@ export abstract class ApiHandler {
     return new CodeApiHandler(options);
   }
 
-  /** The Lambda runtime of the handler. */
+  /**
+   * A container image built from `directory` (its `Dockerfile`) for the function's architecture: linux/arm64 for
+   * the default arm64 function, linux/amd64 for x86_64. SnapStart is allowed (`ColdStart.snapStart()`): the image
+   * must then run the snapshot lifecycle itself or declare that it needs none (see the README).
+   *
+   * @param directory the build context, holding the Dockerfile
+   * @param options the image asset's build options; a `platform` other than the function's architecture is refused
+   */
+  public static fromImageAsset(directory: string, options: lambda.AssetImageCodeProps = {}): ApiHandler {
+    return new ImageAssetApiHandler(directory, options);
+  }
+
+  /**
+   * A container image from elsewhere, for example `lambda.DockerImageCode.fromEcr(repository, { tagOrDigest })`. It
+   * must be built for the function's `architecture` (arm64 by default); SnapStart is allowed as for
+   * `fromImageAsset()`.
+   */
+  public static fromImage(code: lambda.DockerImageCode): ApiHandler {
+    return new ImageApiHandler(code);
+  }
+
+  /** The Lambda runtime of the handler (`FROM_IMAGE` for a container image). */
   public abstract readonly runtime: lambda.Runtime;
+
+  /** Whether the handler can use SnapStart. @internal */
+  public get _snapStartSupported(): boolean {
+    return this.runtime.supportsSnapStart;
+  }
 
   /** @internal */
   public abstract _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function;
@@ -175,4 +203,76 @@ class CodeApiHandler extends ApiHandler {
 function nodeMajor(runtime: lambda.Runtime): number | undefined {
   const match = /^nodejs(\d+)\.x$/.exec(runtime.name);
   return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * A container image function. aws-cdk-lib refuses `snapStart` for `Runtime.FROM_IMAGE` (its runtime table predates
+ * SnapStart for images), so the setting goes on the function resource itself, where CloudFormation takes it.
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-custom.html
+ */
+function imageFunction(scope: Construct, id: string, code: lambda.DockerImageCode, props: HandlerFunctionProps): lambda.Function {
+  const { engine: _engine, snapStart, ...functionProps } = props;
+  const fn = new lambda.DockerImageFunction(scope, id, { ...functionProps, code });
+  if (snapStart) {
+    (fn.node.defaultChild as lambda.CfnFunction).snapStart = { applyOn: 'PublishedVersions' };
+  }
+  return fn;
+}
+
+class ImageApiHandler extends ApiHandler {
+  public readonly runtime = lambda.Runtime.FROM_IMAGE;
+
+  constructor(private readonly code: lambda.DockerImageCode) {
+    super();
+  }
+
+  public get _snapStartSupported(): boolean {
+    return true;
+  }
+
+  public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {
+    return imageFunction(scope, id, this.code, props);
+  }
+}
+
+/** Lambda's base images that run the snapshot lifecycle themselves (Java 11+, Python 3.12+, .NET 8+). */
+const COORDINATING_BASE_IMAGE = /^FROM\s+(--platform=\S+\s+)?public\.ecr\.aws\/lambda\/(java:(1[1-9]|[2-9]\d)|python:3\.(1[2-9]|[2-9]\d)|dotnet:([89]|\d\d))\b/im;
+const SNAPSTART_LABEL = 'com.amazonaws.lambda.feature.snapstart';
+
+class ImageAssetApiHandler extends ApiHandler {
+  public readonly runtime = lambda.Runtime.FROM_IMAGE;
+
+  constructor(private readonly directory: string, private readonly options: lambda.AssetImageCodeProps) {
+    super();
+  }
+
+  public get _snapStartSupported(): boolean {
+    return true;
+  }
+
+  public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {
+    const platform = props.architecture === lambda.Architecture.X86_64 ? ecrAssets.Platform.LINUX_AMD64 : ecrAssets.Platform.LINUX_ARM64;
+    if (this.options.platform && this.options.platform.platform !== platform.platform) {
+      throw new ConfigurationError(scope, 'handler.platform', this.options.platform.platform,
+        `The function runs on ${props.architecture.name}, so its image is built for ${platform.platform}; leave platform unset, `
+        + 'or set architecture to match it.');
+    }
+    const dockerfile = path.join(this.directory, this.options.file ?? 'Dockerfile');
+    if (!fs.existsSync(dockerfile)) {
+      throw new ConfigurationError(scope, 'handler.directory', this.directory,
+        `There is no ${path.basename(dockerfile)} in it; give the directory that holds the image's Dockerfile.`);
+    }
+    if (props.snapStart) {
+      const text = fs.readFileSync(dockerfile, 'utf8');
+      if (!text.includes(SNAPSTART_LABEL) && !COORDINATING_BASE_IMAGE.test(text)) {
+        Annotations.of(scope).addWarningV2('serverless-sql-api:imageSnapStart',
+          `ColdStart.snapStart() is set, but ${dockerfile} neither starts from a Lambda base image that runs the snapshot `
+          + `lifecycle (Java 11+, Python 3.12+, .NET 8+) nor carries LABEL ${SNAPSTART_LABEL}="Allow": Lambda fails to `
+          + 'publish a version of an image that does not implement the Runtime API\'s /runtime/restore/next either. Add the label '
+          + 'when no hook is needed, or run the lifecycle in the image\'s runtime.');
+      }
+    }
+    return imageFunction(scope, id, lambda.DockerImageCode.fromImageAsset(this.directory, { ...this.options, platform }), props);
+  }
 }

@@ -71,6 +71,8 @@ export interface ProvisionedConcurrencyOptions {
 /** @internal */
 export interface ColdStartTarget {
   readonly runtime: lambda.Runtime;
+  /** Whether the handler can use SnapStart: its runtime supports it, or it is a container image. */
+  readonly snapStartSupported: boolean;
   readonly reservedConcurrentExecutions?: number;
   readonly ephemeralStorageSize?: Size;
 }
@@ -87,7 +89,8 @@ export abstract class ColdStart {
 
   /**
    * SnapStart on published versions: initialization runs once per version and is restored from a snapshot.
-   * Only for runtimes that support it (Java 11+, Python 3.12+, .NET 8+; not Node.js).
+   * Only for runtimes that support it (Java 11+, Python 3.12+, .NET 8+) and container images (`ApiHandler.fromImageAsset()`,
+   * `fromImage()`, Node.js images included); not for Node.js zip functions.
    *
    * @see https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html
    */
@@ -135,10 +138,11 @@ class SnapStart extends ColdStart {
   public readonly maxProvisioned = undefined;
 
   public _validate(scope: Construct, target: ColdStartTarget): void {
-    if (!target.runtime.supportsSnapStart) {
+    if (!target.snapStartSupported) {
       throw new ConfigurationError(scope, 'coldStart', `ColdStart.snapStart() with ${target.runtime.name}`,
-        `SnapStart supports Java 11+, Python 3.12+ and .NET 8+ only, not ${target.runtime.name}; `
-        + 'use ColdStart.provisioned({ min }) to keep sandboxes initialized, or ApiHandler.fromCode() with a supported runtime.');
+        `SnapStart supports Java 11+, Python 3.12+ and .NET 8+ zip functions and container images, not ${target.runtime.name} `
+        + 'from a zip; use ColdStart.provisioned({ min }) to keep sandboxes initialized, ApiHandler.fromImageAsset() for a '
+        + 'container image, or ApiHandler.fromCode() with a supported runtime.');
     }
     const ephemeral = target.ephemeralStorageSize;
     if (ephemeral && !Token.isUnresolved(ephemeral.toMebibytes()) && ephemeral.toMebibytes() > SNAPSTART_MAX_EPHEMERAL_MIB) {
@@ -189,7 +193,7 @@ class Provisioned extends ColdStart {
         throw new ConfigurationError(scope, `coldStart.schedules[${schedule.name}].max`, schedule.max, `Use a maximum of at least ${schedule.min}.`);
       }
     }
-    if (target.runtime.supportsSnapStart) {
+    if (target.snapStartSupported) {
       Annotations.of(scope).addInfo(`${target.runtime.name} supports SnapStart, which removes most cold-start latency without paying for idle concurrency.`);
     }
   }

@@ -211,6 +211,7 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     const coldStart = props.coldStart ?? ColdStart.onDemand();
     coldStart._validate(this, {
       runtime: props.handler.runtime,
+      snapStartSupported: props.handler._snapStartSupported,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ephemeralStorageSize: props.ephemeralStorageSize,
     });
