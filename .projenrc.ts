@@ -92,6 +92,12 @@ project.addTask('bench:runtime', {
   exec: 'npm run bench --workspace runtime',
 });
 
+project.addTask('bench:synth', {
+  description: 'Benchmark synth time per resource against a hand-wired aws-cdk-lib stack with the same parts (prints a table)',
+  exec: 'ts-node --transpile-only -P tsconfig.json bench/synth.ts',
+});
+project.addPackageIgnore('/bench/');
+
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
