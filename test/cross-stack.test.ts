@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ApiExtension, Deployment, PipeSource, ServerlessSqlApi } from '../src';
@@ -122,5 +122,21 @@ describe('an API past one template: routes and workers in other stacks', () => {
     api.addRoute('GET /todos', nodeHandler());
     const extension = new ApiExtension(new Stack(root, 'More', { env: ENV }), 'Functions', { api });
     expect(() => extension.addRoute('GET /todos', nodeHandler())).toThrow(/The route GET \/todos was added already \(at ApiStack\/Api\/RouteGetTodos\)/);
+  });
+  test('a nested stack of the API\'s stack works the same way: its references come in as parameters', () => {
+    const root = new App();
+    const apiStack = new Stack(root, 'ApiStack', { env: ENV });
+    const api = new ServerlessSqlApi(apiStack, 'Api', { handler: nodeHandler() });
+    const nested = new NestedStack(apiStack, 'Workers');
+    const extension = new ApiExtension(nested, 'Functions', { api });
+    extension.addWorker('Ingest', { handler: nodeHandler(), source: PipeSource.sqs(sourceQueue(nested, 'Events')) });
+    extension.addRoute('POST /reports', nodeHandler());
+    const parent = refereed(Template.fromStack(apiStack));
+    const child = refereed(Template.fromStack(nested));
+    expect(resourcesOf(parent, 'AWS::CloudFormation::Stack')).toHaveLength(1);
+    child.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /reports', ApiId: { Ref: Match.stringLikeRegexp('HttpApi') } });
+    expect(resourcesOf(child, 'AWS::EC2::SecurityGroupIngress').filter(([, r]) => JSON.stringify(r.Properties.GroupId).includes('ProxySecurityGroup'))).toHaveLength(2);
+    // the parent's template holds no rule or route of the nested functions
+    expect(resourcesOf(parent, 'AWS::ApiGatewayV2::Route')).toHaveLength(1);
   });
 });
