@@ -270,7 +270,7 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     return this.database.grantConnect(grantee, dbUser ?? this.dbUser);
   }
 
-  /** The routes added with `addRoute()`, each with its own function. */
+  /** The routes added with `addRoute()`, here or on an `ApiExtension` of this API, each with its own function. */
   public get routes(): ApiRoute[] {
     return [...this.addedRoutes];
   }
