@@ -16,6 +16,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -66,7 +67,7 @@ function handWired(functions: number): App {
       timeout: Duration.seconds(10), memorySize: 512, environment: { SQL_HOST: proxy.endpoint, SQL_USER: 'app_user' },
     });
     const alias = new lambda.Alias(stack, `Alias${i}`, { aliasName: 'live', version: fn.currentVersion });
-    if (i === 0) alias.configureAsyncInvoke({ onFailure: { bind: () => ({ destination: dlq.queueArn }) } as any, retryAttempts: 2 });
+    if (i === 0) alias.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(dlq), retryAttempts: 2 });
     proxy.grantConnect(fn, 'app_user');
     proxy.connections.allowFrom(fn, ec2.Port.tcp(5432));
     const integration = new integrations.HttpLambdaIntegration(`Integration${i}`, alias);

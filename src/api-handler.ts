@@ -220,15 +220,18 @@ function imageFunction(scope: Construct, id: string, code: lambda.DockerImageCod
   return fn;
 }
 
-class ImageApiHandler extends ApiHandler {
+/** A container image handler: runtime `FROM_IMAGE`, which Lambda's SnapStart supports. */
+abstract class ImageHandler extends ApiHandler {
   public readonly runtime = lambda.Runtime.FROM_IMAGE;
-
-  constructor(private readonly code: lambda.DockerImageCode) {
-    super();
-  }
 
   public get _snapStartSupported(): boolean {
     return true;
+  }
+}
+
+class ImageApiHandler extends ImageHandler {
+  constructor(private readonly code: lambda.DockerImageCode) {
+    super();
   }
 
   public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {
@@ -240,15 +243,9 @@ class ImageApiHandler extends ApiHandler {
 const COORDINATING_BASE_IMAGE = /^FROM\s+(--platform=\S+\s+)?public\.ecr\.aws\/lambda\/(java:(1[1-9]|[2-9]\d)|python:3\.(1[2-9]|[2-9]\d)|dotnet:([89]|\d\d))\b/im;
 const SNAPSTART_LABEL = 'com.amazonaws.lambda.feature.snapstart';
 
-class ImageAssetApiHandler extends ApiHandler {
-  public readonly runtime = lambda.Runtime.FROM_IMAGE;
-
+class ImageAssetApiHandler extends ImageHandler {
   constructor(private readonly directory: string, private readonly options: lambda.AssetImageCodeProps) {
     super();
-  }
-
-  public get _snapStartSupported(): boolean {
-    return true;
   }
 
   public _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function {

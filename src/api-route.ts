@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -48,9 +48,6 @@ export interface ApiRouteProps extends ApiRouteOptions {
   readonly database: ISqlDatabase;
 }
 
-/** The timeout a SqlFunction gets when none is given. */
-const DEFAULT_TIMEOUT = Duration.seconds(10);
-
 /**
  * A route of an HTTP API with its own `SqlFunction`: its own versions, alias, cold-start choice, deployment and
  * database user. The route's integration (payload format 2.0) targets the alias; since only the route invokes it,
@@ -81,7 +78,8 @@ export class ApiRoute extends Construct {
     this.handler = new SqlFunction(this, 'Handler', props);
     this.function = this.handler.function;
     this.alias = this.handler.alias;
-    warnAboutIntegrationTimeout(this, props.timeout ?? DEFAULT_TIMEOUT);
+    // the function's own timeout, with SqlFunction's default applied
+    if (this.function.timeout) warnAboutIntegrationTimeout(this, this.function.timeout);
     if (props.destinations) {
       Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
         `destinations are set, but the route ${key} invokes its alias synchronously: they take effect only for events `

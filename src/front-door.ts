@@ -217,4 +217,3 @@ class NoFrontDoor extends FrontDoor {
     return { description: 'no front door (FrontDoor.none())', grantInvoke: grantee => alias.grantInvoke(grantee) };
   }
 }
-
