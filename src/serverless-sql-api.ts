@@ -345,11 +345,14 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     return worker;
   }
 
-  /** A function connects as the API's user unless it names its own, which the bootstrap then creates (read-write). */
+  /**
+   * A function connects as the API's user unless it names its own, which the bootstrap then creates (read-write),
+   * unless `addUser()` added it already, with the access given there.
+   */
   private userFor(scope: Construct, prop: string, dbUser: string | undefined): string {
     const user = dbUser ?? this.dbUser;
     validateDbUser(scope, prop, user, this.database.engineFamily);
-    if (user !== this.dbUser) this.database.addUser(user);
+    if (user !== this.dbUser && !this.database._users().some(existing => existing.name === user)) this.database.addUser(user);
     return user;
   }
 

@@ -435,6 +435,11 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
     return key;
   }
 
+  /** The users the bootstrap creates, with their access. @internal */
+  public _users(): Array<{ name: string; access: string }> {
+    return [...this.users.entries()].map(([name, access]) => ({ name, access }));
+  }
+
   /**
    * Have the deploy-time bootstrap create `name` as a database user that logs in with IAM only (no password
    * exists), with `access` to every table of the application database, present and future. Idempotent; users are

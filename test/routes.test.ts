@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ApiRouteOptions, ColdStart, Deployment, FrontDoor, ServerlessSqlApiProps } from '../src';
+import { ApiRouteOptions, ColdStart, DatabaseAccess, Deployment, FrontDoor, ServerlessSqlApiProps } from '../src';
 import { nodeHandler, refereed, resourcesOf, synth } from './util';
 
 /** The API with routes added; the template is read (and refereed) after they are. */
@@ -81,6 +81,15 @@ describe('routes', () => {
     expect(JSON.stringify(connect)).toContain(':dbuser:');
     expect(JSON.stringify(connect)).toContain('/reporter');
     expect(JSON.stringify(connect)).not.toContain('/app_user');
+  });
+
+  test('a route or worker may connect as a user added read-only with addUser, which keeps its access', () => {
+    const { api, stack } = synth();
+    api.addUser('reader', { access: DatabaseAccess.READ_ONLY });
+    api.addRoute('GET /reports', nodeHandler(), { dbUser: 'reader' });
+    const template = refereed(Template.fromStack(stack));
+    const bootstrap = resourcesOf(template, 'Custom::DatabaseBootstrap')[0][1];
+    expect(bootstrap.Properties.Users).toEqual(expect.arrayContaining([{ name: 'reader', access: 'read-only' }]));
   });
 
   test('a route goes live after the database bootstrap, like the API', () => {
