@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { localEsbuildAvailable } from './private/esbuild';
+import { LocalHandler } from './private/local-development';
 import { ConfigurationError } from './private/validation';
 import { SqlEngineFamily } from './sql-engine';
 
@@ -123,6 +124,11 @@ export abstract class ApiHandler {
 
   /** @internal */
   public abstract _createFunction(scope: Construct, id: string, props: HandlerFunctionProps): lambda.Function;
+
+  /** How `serverless-sql-api dev` runs this handler. @internal */
+  public _localHandler(_engine: SqlEngineFamily): LocalHandler {
+    return { kind: 'code', runtime: this.runtime.name };
+  }
 }
 
 const MINIMUM_NODE_MAJOR = 20;
@@ -157,7 +163,6 @@ class NodejsApiHandler extends ApiHandler {
         'esbuild is not installed in this project, so aws-cdk-lib would bundle in a Docker container: '
         + 'npm install --save-dev esbuild (or set bundling: { forceDockerBundling: true } to bundle in Docker on purpose).');
     }
-    const otherDrivers = Object.entries(DRIVER_PACKAGES).filter(([family]) => family !== engine).map(([, driver]) => driver);
     return new nodejs.NodejsFunction(scope, id, {
       ...functionProps,
       entry,
@@ -171,9 +176,34 @@ class NodejsApiHandler extends ApiHandler {
         target: major ? `node${major}` : undefined,
         mainFields: ['module', 'main'],
         ...bundling,
-        externalModules: [...new Set(['pg-native', ...otherDrivers, ...bundling.externalModules ?? []])],
+        externalModules: this.externalModules(engine),
       },
     });
+  }
+
+  public _localHandler(engine: SqlEngineFamily): LocalHandler {
+    const { bundling = {} } = this.options;
+    return {
+      kind: 'nodejs',
+      entry: path.resolve(this.options.entry),
+      handler: this.options.handler ?? 'handler',
+      nodeMajor: nodeMajor(this.runtime),
+      bundling: {
+        externalModules: this.externalModules(engine),
+        define: bundling.define,
+        loader: bundling.loader,
+        tsconfig: bundling.tsconfig ? path.resolve(bundling.tsconfig) : undefined,
+        format: bundling.format,
+        banner: bundling.banner,
+        footer: bundling.footer,
+        mainFields: bundling.mainFields ?? ['module', 'main'],
+      },
+    };
+  }
+
+  private externalModules(engine: SqlEngineFamily): string[] {
+    const otherDrivers = Object.entries(DRIVER_PACKAGES).filter(([family]) => family !== engine).map(([, driver]) => driver);
+    return [...new Set(['pg-native', ...otherDrivers, ...this.options.bundling?.externalModules ?? []])];
   }
 }
 
@@ -226,6 +256,10 @@ abstract class ImageHandler extends ApiHandler {
 
   public get _snapStartSupported(): boolean {
     return true;
+  }
+
+  public _localHandler(): LocalHandler {
+    return { kind: 'image', runtime: this.runtime.name };
   }
 }
 

@@ -7,6 +7,7 @@ import { ApiHandler } from './api-handler';
 import { acknowledge, rule } from './private/compliance';
 import { warnAboutIntegrationTimeout } from './private/http-api';
 import { markSynchronousOnly } from './private/invocation-mode';
+import { recordLocalFunction } from './private/local-development';
 import { parseRouteKey } from './private/route-key';
 import { ISqlDatabase } from './sql-database';
 import { SqlFunction, SqlFunctionSettings } from './sql-function';
@@ -76,6 +77,7 @@ export class ApiRoute extends Construct {
     this.routeKey = key;
     markSynchronousOnly(this);
     this.handler = new SqlFunction(this, 'Handler', props);
+    recordLocalFunction(this, { role: 'route', routeKey: key, httpApi: props.httpApi.node.path }, this.handler._local);
     this.function = this.handler.function;
     this.alias = this.handler.alias;
     // the function's own timeout, with SqlFunction's default applied

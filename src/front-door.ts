@@ -105,6 +105,8 @@ export interface BoundFrontDoor {
   readonly grantInvoke: (grantee: iam.IGrantable) => iam.Grant;
   /** How the front door is named in messages. */
   readonly description: string;
+  /** Whether responses are streamed. */
+  readonly streaming?: boolean;
 }
 
 /**
@@ -208,7 +210,7 @@ class FunctionUrlFrontDoor extends FrontDoor {
           + 'permissions (InvokeFunctionUrl and InvokeFunction, limited to calls through the URL).');
       }
     }
-    return { description: 'a function URL', url: functionUrl.url, functionUrl, grantInvoke: grantee => alias.grantInvokeUrl(grantee) };
+    return { description: 'a function URL', url: functionUrl.url, functionUrl, streaming: this.options.streaming ?? false, grantInvoke: grantee => alias.grantInvokeUrl(grantee) };
   }
 }
 

@@ -86,6 +86,9 @@ export interface StreamPipeSourceOptions {
 
 /** @internal */
 export interface BoundPipeSource {
+  /** The kind of source, for `serverless-sql-api dev`. */
+  readonly kind: 'sqs' | 'kinesis' | 'dynamodb';
+  readonly batchSize: number;
   readonly sourceArn: string;
   readonly sourceParameters: pipes.CfnPipe.PipeSourceParametersProperty;
   readonly deadLetterQueue?: sqs.IQueue;
@@ -174,6 +177,8 @@ class SqsSource extends PipeSource {
     }));
     this.queue.encryptionMasterKey?.grantDecrypt(role);
     return {
+      kind: 'sqs',
+      batchSize,
       sourceArn: this.queue.queueArn,
       sourceParameters: {
         sqsQueueParameters: { batchSize, maximumBatchingWindowInSeconds: window },
@@ -229,6 +234,8 @@ class StreamSource extends PipeSource {
       deadLetterConfig: { arn: deadLetterQueue.queueArn },
     };
     return {
+      kind: this.kind,
+      batchSize,
       sourceArn: this.sourceArn,
       sourceParameters: this.kind === 'kinesis'
         ? { kinesisStreamParameters: parameters }

@@ -16,6 +16,7 @@ import { setAlarmActions } from './private/alarm-actions';
 import { ApiMonitoring } from './private/api-monitoring';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { findLatestInvocations } from './private/latest-guard';
+import { recordLocalApi, recordLocalFunction } from './private/local-development';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { parseRouteKey, routeId } from './private/route-key';
@@ -174,6 +175,17 @@ export class ServerlessSqlApi extends Construct implements ec2.IConnectable, iam
     this.functionUrl = frontDoor.functionUrl;
     this.grantInvokeThroughFrontDoor = frontDoor.grantInvoke;
     this.frontDoorDescription = frontDoor.description;
+    recordLocalApi(this, {
+      engine: this.database.engineFamily,
+      databaseName: this.database.databaseName,
+      database: this.database.node.path,
+      users: () => this.database._users(),
+      migrationsDirectory: this.database._migrations?.directory,
+      frontDoor: this.httpApi ? 'httpApi' : this.functionUrl ? 'functionUrl' : 'none',
+      streaming: frontDoor.streaming,
+      httpApi: this.httpApi?.node.path,
+    });
+    recordLocalFunction(this, { role: 'api', api: this.node.path }, handler._local);
     if (props.destinations && this.url) {
       Annotations.of(this).addWarningV2('serverless-sql-api:syncOnlyDestinations',
         'destinations are set, but they apply to asynchronous invocations only, and the front door invokes the alias '

@@ -7,7 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { ExistingDatabase } from './existing-database';
-import { Migrations } from './migrations';
+import { BoundMigrations, Migrations } from './migrations';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { DatabaseBootstrap } from './private/database-bootstrap';
 import { checkAvailabilityZones, checkSameEnvironment } from './private/environment';
@@ -263,6 +263,9 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
   /** @internal */
   public readonly _databaseMonitoring: DatabaseMonitoring;
   private readonly proxyRole: iam.Role;
+  /** The migrations, bound. @internal */
+  public readonly _migrations?: BoundMigrations;
+
   private readonly users = new Map<string, DatabaseAccess>();
   private readonly usersTheProxyMayBe = new Set<string>();
   /** The timeouts, in seconds, of the functions that connect through the proxy. */
@@ -375,6 +378,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
         .forEach(targetGroup => targetGroup.node.addDependency(created.resource));
     }
 
+    this._migrations = props.migrations?._bind(this);
     const bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
       vpc: this.vpc,
       vpcSubnets: this.vpcSubnets,
@@ -385,7 +389,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       adminSecret: this.adminSecret,
       databaseConnections: bound.connections,
       users: () => [...this.users.entries()].map(([name, access]) => ({ name, access })),
-      migrations: props.migrations?._bind(this),
+      migrations: this._migrations,
       createEndpoints: props.bootstrapEndpoints ?? true,
       encryptionKey: this.encryptionKey,
     });

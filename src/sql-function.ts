@@ -17,6 +17,7 @@ import { configureAsyncInvoke } from './private/async-invoke-config';
 import { acknowledge, rule } from './private/compliance';
 import { vpcExecutionRole } from './private/execution-role';
 import { isOncePerDeployment, isSynchronousOnly, markOncePerDeployment } from './private/invocation-mode';
+import { LocalFunctionSettings } from './private/local-development';
 import { encryptedLogGroup } from './private/log-group';
 import { DEFAULT_DB_USER, validateDbUser } from './private/names';
 import { checkDurationSeconds, checkInteger, checkPattern, checkRange, ConfigurationError } from './private/validation';
@@ -184,6 +185,9 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
   /** Whether the alias has provisioned concurrency. @internal */
   public readonly _provisioned: boolean;
 
+  /** What `serverless-sql-api dev` needs to run this function. @internal */
+  public readonly _local: LocalFunctionSettings;
+
   constructor(scope: Construct, id: string, props: SqlFunctionProps) {
     super(scope, id);
 
@@ -230,6 +234,14 @@ export class SqlFunction extends Construct implements ec2.IConnectable, iam.IGra
     const executionRole = vpcExecutionRole(this, this.logGroup, props.tracing ?? lambda.Tracing.ACTIVE);
 
     const timeout = props.timeout ?? Duration.seconds(10);
+    this._local = {
+      handler: props.handler._localHandler(database.engineFamily),
+      timeoutSeconds: timeout.toSeconds(),
+      memoryMb: props.memorySize ?? 512,
+      dbUser: this.dbUser,
+      environment: props.environment,
+      database: Construct.isConstruct(database) ? database.node.path : '',
+    };
     if (database instanceof SqlDatabase) database._addFunctionTimeout(timeout);
     const idleSeconds = database.idleClientTimeout.toSeconds();
     this.function = props.handler._createFunction(this, 'Function', {

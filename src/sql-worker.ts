@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { PipeFilter, PipeSource } from './pipe-source';
 import { acknowledgeInlinePolicies } from './private/compliance';
 import { markSynchronousOnly } from './private/invocation-mode';
+import { recordLocalFunction } from './private/local-development';
 import { encryptedLogGroup } from './private/log-group';
 import { ConfigurationError } from './private/validation';
 import { ISqlDatabase } from './sql-database';
@@ -103,6 +104,7 @@ export class SqlWorker extends Construct {
     });
     acknowledgeInlinePolicies(this.role);
     const source = props.source._bind(this, this.role);
+    recordLocalFunction(this, { role: 'worker', workerId: id, source: source.kind, batchSize: source.batchSize }, this.handler._local);
     this.deadLetterQueue = source.deadLetterQueue;
     this.backlogAge = source.backlogAge;
     this.handler.alias.grantInvoke(this.role);
