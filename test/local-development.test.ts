@@ -10,8 +10,8 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ApiExtension, ApiHandler, DatabaseAccess, FrontDoor, Migrations, PipeSource, ServerlessSqlApi, SqlEngine, StreamStartingPosition } from '../src';
-import { LOCAL_CONTEXT_KEY } from '../src/private/local-development';
 import { HANDLER_ENTRY, nodeHandler } from './util';
+import { LOCAL_CONTEXT_KEY } from '../src/private/local-development';
 
 const MIGRATIONS = fs.mkdtempSync(path.join(os.tmpdir(), 'local-migrations-'));
 fs.writeFileSync(path.join(MIGRATIONS, '001_orders.sql'), 'create table orders (id int primary key);');
@@ -78,7 +78,10 @@ describe('local-development metadata', () => {
       dbUser: 'app_user',
       database: 'Main/Api/Database',
       handler: {
-        kind: 'nodejs', entry: HANDLER_ENTRY, handler: 'main', nodeMajor: 24,
+        kind: 'nodejs',
+        entry: HANDLER_ENTRY,
+        handler: 'main',
+        nodeMajor: 24,
         bundling: { define: { 'process.env.FLAG': '"1"' }, externalModules: ['pg-native', 'pg'], mainFields: ['module', 'main'] },
       },
       // a deploy-time value is named, not resolved
