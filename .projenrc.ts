@@ -35,6 +35,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.0',
     'cdk-nag@^3.0.2',
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
+    // the deploy-time handlers' SDK clients (the Lambda runtime provides them; the end-to-end tests load them)
+    '@aws-sdk/client-secrets-manager@^3.1178.0',
+    '@aws-sdk/client-codedeploy@^3.1133.0',
   ],
 
   // ts-jest transpiles test files one by one (isolatedModules) and reports no type errors: check them as a whole
@@ -49,15 +52,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
       moduleNameMapper: { '^cdk-serverless-sql-api$': '<rootDir>/src' },
     },
   },
-  gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/', '.jsii.tabl.json'],
+  gitignore: ['cdk.out', '*.d.ts.map', '/runtime/dist/', '/dev/dist/', '/dev/test/.work-*/', '.jsii.tabl.json'],
 });
 
 // The runtime package (handler side) lives in runtime/ as an npm workspace: it depends on database drivers, which
 // a jsii module may not.
-project.package.addField('workspaces', ['runtime']);
+// The dev command (serverless-sql-api dev) lives in dev/, a workspace of its own for the same reason.
+project.package.addField('workspaces', ['runtime', 'dev']);
 project.testTask.spawn(project.addTask('test:runtime', {
   description: 'Build and test the runtime package (real databases when configured, embedded Postgres otherwise)',
   exec: 'npm test --workspace runtime',
+}));
+project.testTask.spawn(project.addTask('test:dev', {
+  description: 'Build and test the dev command: the example app served over HTTP, the deploy-time handlers run end to end',
+  exec: 'npm test --workspace dev',
 }));
 
 // the tests type-check the example app too, which imports the library by its package name
@@ -101,6 +109,7 @@ project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/runtime/');
+project.addPackageIgnore('/dev/');
 project.addPackageIgnore('/lambda-src/');
 project.addPackageIgnore('!/assets/');
 
@@ -112,6 +121,7 @@ const packageAll = project.tasks.tryFind('package-all')!;
 packageAll.prependSpawn(project.tasks.tryFind('docgen')!);
 packageAll.prependSpawn(project.compileTask);
 packageAll.exec('npm pack --workspace runtime --pack-destination dist/js');
+packageAll.exec('npm pack --workspace dev --pack-destination dist/js');
 packageAll.exec('bash test/consumer/check-packages.sh dist/js');
 
 // The other jsii languages, in the assembly (Construct Hub lists them) and verified by test/languages/run.sh: code

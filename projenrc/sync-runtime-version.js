@@ -1,12 +1,16 @@
-// Gives the runtime package the library's version (package.json): both packages are released together, so a
-// bump (or unbump) of one is a bump of the other.
+// Gives the runtime and dev packages the library's version (package.json): the packages are released together, so a
+// bump (or unbump) of one is a bump of the others.
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
 const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const file = path.join(root, 'runtime', 'package.json');
-const runtime = JSON.parse(fs.readFileSync(file, 'utf8'));
-runtime.version = version;
-fs.writeFileSync(file, `${JSON.stringify(runtime, null, 2)}\n`);
-console.log(`runtime/package.json: version ${version}`);
+for (const workspace of ['runtime', 'dev']) {
+  const file = path.join(root, workspace, 'package.json');
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  manifest.version = version;
+  // the dev command runs migrations with the runtime of the same release
+  if (manifest.dependencies && manifest.dependencies['serverless-sql-api-runtime']) manifest.dependencies['serverless-sql-api-runtime'] = version;
+  fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`${workspace}/package.json: version ${version}`);
+}

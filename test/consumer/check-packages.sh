@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Checks what the two npm tarballs in DIR (default dist/js) hold: the library with its compiled code, API.md, README,
+# Checks what the three npm tarballs in DIR (default dist/js) hold: the library with its compiled code, API.md, README,
 # LICENSE and one bundle per internal handler (lambda-src/) and engine family; the runtime package with its compiled
-# code, README, LICENSE and repository field.
+# code, README, LICENSE and repository field; the dev command with its bin, runner, README and LICENSE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir="${1:-dist/js}"
 library=$(ls "$dir"/cdk-serverless-sql-api@*.jsii.tgz)
 runtime=$(ls "$dir"/serverless-sql-api-runtime-*.tgz)
+dev=$(ls "$dir"/serverless-sql-api-dev-*.tgz)
 failures=0
 
 expect() { # tarball listing, path
@@ -35,5 +36,17 @@ if [ "$directory" != runtime ]; then
   failures=$((failures + 1))
 fi
 
+listing=$(tar tzf "$dev")
+for file in package.json README.md LICENSE dist/cli.js dist/runner.js dist/index.js dist/index.d.ts; do expect "$listing" "$file"; done
+manifest=$(tar xzf "$dev" -O package/package.json)
+if [ "$(node -e 'const m = JSON.parse(process.argv[1]); console.log(m.bin?.["serverless-sql-api"] ?? "", m.repository?.directory ?? "")' "$manifest")" != "dist/cli.js dev" ]; then
+  echo "the dev package's package.json lacks bin serverless-sql-api -> dist/cli.js or repository.directory \"dev\"" >&2
+  failures=$((failures + 1))
+fi
+if ! tar xzf "$dev" -O package/dist/cli.js | head -1 | grep -qx '#!/usr/bin/env node'; then
+  echo "the dev package's dist/cli.js does not start with #!/usr/bin/env node" >&2
+  failures=$((failures + 1))
+fi
+
 if [ "$failures" -gt 0 ]; then exit 1; fi
-echo "packages checked: $(basename "$library") ($(du -k "$library" | cut -f1) KiB), $(basename "$runtime") ($(du -k "$runtime" | cut -f1) KiB)"
+echo "packages checked: $(basename "$library") ($(du -k "$library" | cut -f1) KiB), $(basename "$runtime") ($(du -k "$runtime" | cut -f1) KiB), $(basename "$dev") ($(du -k "$dev" | cut -f1) KiB)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The library as a user gets it: packs both packages, installs them from their tarballs into fresh CDK apps outside
+# The library as a user gets it: packs the three packages, installs them from their tarballs into fresh CDK apps outside
 # the repository (with only what the README tells users to install, from the registry), pastes in the README's
 # example (test/consumer/app/) and synthesizes it with the real CDK CLI, once per engine family.
 #
@@ -23,6 +23,7 @@ mkdir -p "$repo/dist"
 bash "$here/check-packages.sh" "$repo/dist/js"
 library=$(ls "$repo"/dist/js/cdk-serverless-sql-api@*.jsii.tgz)
 runtime=$(ls "$repo"/dist/js/serverless-sql-api-runtime-*.tgz)
+dev=$(ls "$repo"/dist/js/serverless-sql-api-dev-*.tgz)
 
 # version floors: the peer dependency ranges the packages declare (^x.y.z installs x.y.z for aws-cdk-lib and
 # constructs; a driver installs as the user's `npm install pg` would, within the runtime's peer range)
@@ -107,6 +108,31 @@ step "synthesizing: PostgreSQL with both drivers installed"
 mysql2_range=$(peer "$runtime" mysql2)
 (cd "$work/postgres" && npm_install --no-save "mysql2@$mysql2_range" >/dev/null && node -e 'require.resolve("mysql2")')
 synth "$work/postgres" "$pg_marker" "$mysql_marker"
+
+# the README's "Develop locally": the dev command installed as a dev dependency serves the minimal example's handler
+# over HTTP on the embedded PostgreSQL, with nothing else installed or running
+step "serving the PostgreSQL app locally: npx serverless-sql-api dev"
+(cd "$work/postgres" && npm_install --save-dev "$dev" >/dev/null)
+(cd "$work/postgres" && PATH=$consumer_path exec npx serverless-sql-api dev --port 0 >"$work/dev.log" 2>&1) &
+dev_pid=$!
+url=""
+for _ in $(seq 1 120); do
+  url=$(grep -o 'on http://127\.0\.0\.1:[0-9]*' "$work/dev.log" | head -1 | cut -c4- || true)
+  [ -n "$url" ] && break
+  kill -0 $dev_pid 2>/dev/null || break
+  sleep 0.5
+done
+[ -n "$url" ] || { cat "$work/dev.log" >&2; echo "FAIL: the dev command did not start" >&2; exit 1; }
+answer=$(curl -s -w ' %{http_code}' "$url/")
+kill -INT $dev_pid 2>/dev/null || true
+wait $dev_pid || true
+if ! grep -qE '^\[\{"now":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[^"]+"\}\] 200$' <<<"$answer"; then
+  cat "$work/dev.log" >&2
+  echo "FAIL: GET / answered \"$answer\"" >&2
+  exit 1
+fi
+echo "  GET / -> $answer"
+grep -E '^GET / 200 ' "$work/dev.log" | sed 's/^/  /'
 
 # the top of the peer range: the newest aws-cdk-lib on the registry (the CLI of the app's range must read it too)
 step "synthesizing: MySQL with the newest aws-cdk-lib"

@@ -1,0 +1,10 @@
+export { chooseApi, loadApis, readAssembly, UsageError } from './app';
+export type { LocalApi, LocalFunction, LocalHandler, SynthOptions } from './app';
+export { LOCAL_PASSWORD, localUserStatements, openDatabase } from './database';
+export type { DatabaseOptions, LocalDatabase } from './database';
+export { failedInvocationResponse, httpEvent, httpResponse, isTextContent, parseRoute, selectRoute, workerBatch } from './events';
+export type { HttpRequest, HttpResponse, Route, SourceKind } from './events';
+export { LocalFunctionRunner, Relay } from './functions';
+export type { DatabaseEndpoint, Invocation, StreamSink } from './functions';
+export { startDevServer } from './server';
+export type { DevServer, DevServerOptions } from './server';
