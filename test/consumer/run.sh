@@ -113,7 +113,8 @@ synth "$work/postgres" "$pg_marker" "$mysql_marker"
 # over HTTP on the embedded PostgreSQL, with nothing else installed or running
 step "serving the PostgreSQL app locally: npx serverless-sql-api dev"
 (cd "$work/postgres" && npm_install --save-dev "$dev" >/dev/null)
-(cd "$work/postgres" && PATH=$consumer_path exec npx serverless-sql-api dev --port 0 >"$work/dev.log" 2>&1) &
+# in a process group of its own: npx does not pass a signal on to the command it runs, so the group gets it
+(cd "$work/postgres" && PATH=$consumer_path exec setsid npx serverless-sql-api dev --port 0 >"$work/dev.log" 2>&1) &
 dev_pid=$!
 url=""
 for _ in $(seq 1 120); do
@@ -124,8 +125,13 @@ for _ in $(seq 1 120); do
 done
 [ -n "$url" ] || { cat "$work/dev.log" >&2; echo "FAIL: the dev command did not start" >&2; exit 1; }
 answer=$(curl -s -w ' %{http_code}' "$url/")
-kill -INT $dev_pid 2>/dev/null || true
+kill -INT -- -"$dev_pid" 2>/dev/null || true
 wait $dev_pid || true
+if pgrep -f "$work/postgres/node_modules/.bin/serverless-sql-api" >/dev/null; then
+  echo "FAIL: the dev command kept running after SIGINT" >&2
+  pkill -KILL -f "$work/postgres/node_modules/.bin/serverless-sql-api" || true
+  exit 1
+fi
 if ! grep -qE '^\[\{"now":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[^"]+"\}\] 200$' <<<"$answer"; then
   cat "$work/dev.log" >&2
   echo "FAIL: GET / answered \"$answer\"" >&2
