@@ -247,6 +247,27 @@ describe('development loop', () => {
     }
   });
 
+  test('--data-dir keeps the embedded database between runs; the runner skips what was applied', async () => {
+    const dataDir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'dev-data-'));
+    try {
+      const first = await startDev(EXAMPLE, ['--no-watch', '--data-dir', dataDir]);
+      try {
+        expect((await request(`${first.url}/todos`, { method: 'POST', body: JSON.stringify({ title: 'kept' }) })).status).toBe(201);
+      } finally {
+        await first.stop();
+      }
+      const second = await startDev(EXAMPLE, ['--no-watch', '--data-dir', dataDir]);
+      try {
+        await second.waitFor(/migrations: none to apply \(1 already applied\)/);
+        expect((await request(`${second.url}/todos`)).json()).toEqual([expect.objectContaining({ title: 'kept' })]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('outside a CDK app, the command says what it needs', async () => {
     const outside = run(require('os').tmpdir(), ['dev']);
     expect(await outside.exit).toBe(1);
