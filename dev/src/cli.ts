@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { chooseApi, loadApis, UsageError } from './app';
+import { chooseApi, LocalApi, loadApis, UsageError } from './app';
+import { openEmbedded } from './database';
 import { startDevServer } from './server';
 
 const USAGE = `Usage:
@@ -59,14 +60,22 @@ async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (got ${values.port})`);
   const databaseUrl = values['database-url'] ?? process.env.SERVERLESS_SQL_API_DATABASE_URL;
 
-  const apis = await loadApis({ directory: process.cwd(), app: values.app, context });
-  const api = chooseApi(apis, values.stack, values.api);
+  // the embedded database starts while the app synthesizes: each takes about as long as the other
+  const embedded = databaseUrl ? undefined : openEmbedded(values['data-dir']);
+  embedded?.catch(() => undefined);
+  let api: LocalApi;
+  try {
+    api = chooseApi(await loadApis({ directory: process.cwd(), app: values.app, context }), values.stack, values.api);
+  } catch (error) {
+    await (await embedded?.catch(() => undefined))?.stop();
+    throw error;
+  }
 
   if (command === 'invoke') {
     const [workerId] = rest;
     if (!workerId || !values.event) throw new UsageError(`invoke takes a worker and --event <file>.\n\n${USAGE}`);
     const input = JSON.parse(fs.readFileSync(path.resolve(values.event), 'utf8')) as unknown;
-    const server = await startDevServer(api, { port: 0, databaseUrl, dataDir: values['data-dir'], watch: false, log: line => console.error(line) });
+    const server = await startDevServer(api, { port: 0, databaseUrl, dataDir: values['data-dir'], embedded, watch: false, log: line => console.error(line) });
     try {
       const invocation = await server.invokeWorker(workerId, input);
       process.stdout.write(`${JSON.stringify(invocation.ok ? invocation.result ?? null : { error: invocation.error }, null, 2)}\n`);
@@ -76,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const server = await startDevServer(api, { port, host: values.host, databaseUrl, dataDir: values['data-dir'], watch: !values['no-watch'] });
+  const server = await startDevServer(api, { port, host: values.host, databaseUrl, dataDir: values['data-dir'], embedded, watch: !values['no-watch'] });
   const names = server.functions.map(fn => fn.fn.role === 'worker' ? `  POST ${server.url}/__workers/${fn.fn.workerId}  (worker, ${fn.fn.source})`
     : fn.fn.role === 'route' ? `  ${fn.fn.routeKey}  (route)` : `  ${api.frontDoor === 'none' ? '(no front door)' : `${server.url}/`}  ($default)`);
   console.log(`${api.path} (stack ${api.stack}) on ${server.url}\n${names.join('\n')}`);

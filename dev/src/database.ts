@@ -30,16 +30,21 @@ export interface DatabaseOptions {
   readonly dataDir?: string;
 }
 
-export async function openDatabase(api: LocalApi, options: DatabaseOptions): Promise<LocalDatabase> {
+export async function openDatabase(api: LocalApi, options: DatabaseOptions, embedded?: Promise<LocalDatabase>): Promise<LocalDatabase> {
   if (options.url) return openServer(api, options.url);
   if (api.engine !== 'postgres') {
+    await (await embedded)?.stop();
     throw new UsageError(`${api.path} uses MySQL, and the embedded database is PostgreSQL: pass --database-url mysql://root@127.0.0.1:3306/ `
       + '(a local MySQL or MariaDB) to run it.');
   }
-  return openEmbedded(options.dataDir);
+  return embedded ?? openEmbedded(options.dataDir);
 }
 
-async function openEmbedded(dataDir?: string): Promise<LocalDatabase> {
+/**
+ * Starts the embedded PostgreSQL. The command starts it while the app synthesizes (both take seconds), before it
+ * knows the engine, and stops it again for a MySQL app.
+ */
+export async function openEmbedded(dataDir?: string): Promise<LocalDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });

@@ -19,6 +19,8 @@ export interface DevServerOptions {
   readonly host?: string;
   readonly databaseUrl?: string;
   readonly dataDir?: string;
+  /** An embedded database already starting (see openEmbedded). */
+  readonly embedded?: Promise<LocalDatabase>;
   /** Rebuild handlers and re-apply migrations on change. Default true. */
   readonly watch?: boolean;
   readonly log?: (line: string) => void;
@@ -46,7 +48,7 @@ export async function startDevServer(api: LocalApi, options: DevServerOptions = 
         + 'known at deployment; set them in your shell to give them one locally');
     }
   }
-  const database = await openDatabase(api, { url: options.databaseUrl, dataDir: options.dataDir });
+  const database = await openDatabase(api, { url: options.databaseUrl, dataDir: options.dataDir }, options.embedded);
   log(`database: ${database.description}`);
   try {
     const report = await database.prepare(api);

@@ -17,7 +17,7 @@ export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true CDK_DISABLE_VERSION_C
 consumer_path=$(tr ':' '\n' <<<"$PATH" | grep -v "^$repo/" | paste -sd: -)
 npm_install() { npm install --no-audit --no-fund --prefer-offline --loglevel=error "$@"; }
 
-step "packing both packages (npx projen package-all)"
+step "packing the three packages (npx projen package-all)"
 mkdir -p "$repo/dist"
 (cd "$repo" && npx projen package-all) >"$repo/dist/package-all.log" 2>&1 || { cat "$repo/dist/package-all.log" >&2; exit 1; }
 bash "$here/check-packages.sh" "$repo/dist/js"
@@ -139,6 +139,8 @@ if ! grep -qE '^\[\{"now":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[^"]+"\}\] 200$' <<<"$answ
 fi
 echo "  GET / -> $answer"
 grep -E '^GET / 200 ' "$work/dev.log" | sed 's/^/  /'
+# the dev package depends on esbuild: out again, so that the app below is one without esbuild
+(cd "$work/postgres" && npm uninstall --no-audit --no-fund --loglevel=error serverless-sql-api-dev >/dev/null)
 
 # the top of the peer range: the newest aws-cdk-lib on the registry (the CLI of the app's range must read it too)
 step "synthesizing: MySQL with the newest aws-cdk-lib"
