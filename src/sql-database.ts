@@ -388,7 +388,7 @@ export class SqlDatabase extends Construct implements ISqlDatabase {
       databaseName: this.databaseName,
       adminSecret: this.adminSecret,
       databaseConnections: bound.connections,
-      users: () => [...this.users.entries()].map(([name, access]) => ({ name, access })),
+      users: () => this._users(),
       migrations: this._migrations,
       createEndpoints: props.bootstrapEndpoints ?? true,
       encryptionKey: this.encryptionKey,

@@ -5,13 +5,14 @@
  * delete), reading its admin secret from a Secrets Manager stand-in and answering on an HTTPS response URL; and the
  * pre-traffic hook, through an RDS Proxy stand-in that checks its IAM token, reporting to a CodeDeploy stand-in.
  */
-import { execFile, fork } from 'child_process';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AwsApi, CloudFormationResponse, LOCALHOST_CERT_FILE, ResponseUrl, TlsPostgres } from './stand-ins';
 import { connect } from '../../runtime/src';
 import { IamProxy } from '../../runtime/test/iam-proxy';
+import { startEmbeddedPostgres } from '../../runtime/test/servers';
 
 const ASSETS = path.join(__dirname, '..', '..', 'assets');
 const DRIVER = path.join(__dirname, 'run-handler.js');
@@ -58,28 +59,6 @@ async function runHandler(bundle: string, event: unknown, env: Record<string, st
   });
 }
 
-/** An embedded PostgreSQL served over the wire protocol (the runtime tests' server), for a laptop without one. */
-async function embeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = fork(path.join(__dirname, '..', '..', 'runtime', 'test', 'embedded-postgres-server.js'), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', chunk => {
-      output += chunk;
-      const match = /READY (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', code => reject(new Error(`embedded PostgreSQL exited with ${code}`)));
-  });
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      const exited = new Promise(resolve => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 function bootstrapEvent(requestType: 'Create' | 'Update' | 'Delete', responseUrl: string, properties: Record<string, unknown>, physicalId?: string) {
   return {
     RequestType: requestType,
@@ -104,7 +83,7 @@ describe('database bootstrap (PostgreSQL)', () => {
   let secret = { username: 'postgres', password: 'from-the-secret' };
 
   beforeAll(async () => {
-    backend = serverUrl ? { url: serverUrl, stop: async () => {} } : await embeddedPostgres();
+    backend = serverUrl ? { url: serverUrl, stop: async () => {} } : await startEmbeddedPostgres();
     const server = new URL(backend.url);
     if (serverUrl) {
       server.pathname = '/postgres';
@@ -296,7 +275,7 @@ describe('pre-traffic hook', () => {
   let codedeploy: AwsApi;
 
   beforeAll(async () => {
-    backend = serverUrl ? { url: serverUrl, stop: async () => {} } : await embeddedPostgres();
+    backend = serverUrl ? { url: serverUrl, stop: async () => {} } : await startEmbeddedPostgres();
     codedeploy = await AwsApi.start(() => ({ status: 200, body: { lifecycleEventHookExecutionId: 'hook-1' } }));
   });
   afterAll(async () => {
