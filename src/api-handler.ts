@@ -301,7 +301,8 @@ class ImageAssetApiHandler extends ImageHandler {
           `ColdStart.snapStart() is set, but ${dockerfile} neither starts from a Lambda base image that runs the snapshot `
           + `lifecycle (Java 11+, Python 3.12+, .NET 8+) nor carries LABEL ${SNAPSTART_LABEL}="Allow": Lambda fails to `
           + 'publish a version of an image that does not implement the Runtime API\'s /runtime/restore/next either. Add the label '
-          + 'when no hook is needed, or run the lifecycle in the image\'s runtime.');
+          + 'when no hook is needed, or run the lifecycle in the handler module with the runtime package\'s '
+          + 'coordinateSnapStart() and acknowledge this warning.');
       }
     }
     return imageFunction(scope, id, lambda.DockerImageCode.fromImageAsset(this.directory, { ...this.options, platform }), props);

@@ -15,6 +15,8 @@ export type { DatabaseAccess } from './users';
 export { migrate, readMigrations, MigrationError, MIGRATIONS_TABLE } from './migrations';
 export type { Migration, MigrationReport, MigrateOptions } from './migrations';
 export { signAuthToken, credentialsFromEnvironment, TOKEN_LIFETIME_SECONDS } from './token';
+export { coordinateSnapStart } from './snapstart';
+export type { SnapStartHooks, SnapStartOutcome } from './snapstart';
 export type { AuthTokenRequest, AwsCredentials } from './token';
 
 /**
