@@ -4,7 +4,7 @@
  * real one: the users first, then the migrations with the same runner, then the grants.
  */
 import * as fs from 'fs';
-import { connect, grantStatements, migrate, MigrationReport, readMigrations, SqlClient } from 'serverless-sql-api-runtime';
+import { connect, grantStatements, migrate, MigrationReport, readMigrations } from 'serverless-sql-api-runtime';
 import { LocalApi, UsageError } from './app';
 import { DatabaseEndpoint } from './functions';
 
@@ -122,7 +122,8 @@ async function prepare(api: LocalApi, adminUrl: string, database: string, engine
     for (const user of api.users) {
       for (const statement of localUserStatements(engine, user.name)) await db.query(statement);
     }
-    const report = await applyMigrations(db, api);
+    const migrations = api.migrationsDirectory && fs.existsSync(api.migrationsDirectory) ? readMigrations(api.migrationsDirectory) : [];
+    const report = await migrate(db, migrations, {});
     for (const user of api.users) {
       for (const statement of grantStatements(engine, user.name, database, user.access)) await db.query(statement);
     }
@@ -130,11 +131,6 @@ async function prepare(api: LocalApi, adminUrl: string, database: string, engine
   } finally {
     await db.close();
   }
-}
-
-export async function applyMigrations(db: SqlClient, api: LocalApi): Promise<MigrationReport> {
-  const migrations = api.migrationsDirectory && fs.existsSync(api.migrationsDirectory) ? readMigrations(api.migrationsDirectory) : [];
-  return migrate(db, migrations, {});
 }
 
 /**

@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-event-source.html
  */
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 
 export const ACCOUNT_ID = '000000000000';
 export const REGION = 'local';
@@ -241,7 +241,7 @@ export function workerBatch(source: SourceKind, input: unknown, sourceName: stri
         body: text,
         attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: ACCOUNT_ID, ApproximateFirstReceiveTimestamp: now },
         messageAttributes: {},
-        md5OfBody: require('crypto').createHash('md5').update(text).digest('hex') as string,
+        md5OfBody: createHash('md5').update(text).digest('hex'),
         eventSource: 'aws:sqs',
         eventSourceARN: arn,
         awsRegion: REGION,

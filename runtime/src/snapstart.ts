@@ -40,24 +40,29 @@ export async function coordinateSnapStart(hooks: SnapStartHooks = {}, env: NodeJ
     throw new ConfigurationError('AWS_LAMBDA_INITIALIZATION_TYPE is snap-start but AWS_LAMBDA_RUNTIME_API is not set: '
       + 'coordinateSnapStart() runs inside a Lambda execution environment only');
   }
-  try {
-    for (const client of hooks.clients ?? []) await client.beforeSnapshot();
+  const clients = hooks.clients ?? [];
+  await phase(api, 'init/error', 'Runtime.BeforeSnapshotError', async () => {
+    for (const client of clients) await client.beforeSnapshot();
     await hooks.beforeSnapshot?.();
-  } catch (error) {
-    await report(api, 'init/error', 'Runtime.BeforeSnapshotError', error);
-    throw error;
-  }
+  });
   // answered once the environment has been restored from the snapshot (the process is frozen in between)
   const status = await call(api, 'GET', 'restore/next');
   if (status !== 200) throw new Error(`the Runtime API answered ${status} to GET /runtime/restore/next (expected 200)`);
-  try {
-    for (const client of hooks.clients ?? []) await client.afterRestore();
+  await phase(api, 'restore/error', 'Runtime.AfterRestoreError', async () => {
+    for (const client of clients) await client.afterRestore();
     await hooks.afterRestore?.();
+  });
+  return 'restored';
+}
+
+/** Runs one side's hooks; a failure is reported to the Runtime API at `path`, then thrown again. */
+async function phase(api: string, path: string, errorType: string, hooks: () => Promise<void>): Promise<void> {
+  try {
+    await hooks();
   } catch (error) {
-    await report(api, 'restore/error', 'Runtime.AfterRestoreError', error);
+    await report(api, path, errorType, error);
     throw error;
   }
-  return 'restored';
 }
 
 async function report(api: string, path: string, errorType: string, error: unknown): Promise<void> {
