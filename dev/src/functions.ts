@@ -60,6 +60,7 @@ export class LocalFunctionRunner {
   private readonly waiting: Array<() => void> = [];
   private context?: esbuild.BuildContext;
   private firstBuild?: () => void;
+  private starting = 0;
   private nextId = 1;
 
   constructor(
@@ -195,8 +196,16 @@ export class LocalFunctionRunner {
         idle.busy = true;
         return { sandbox: idle, cold: false };
       }
-      if (this.sandboxes.length < MAX_SANDBOXES) {
-        const sandbox = await this.start();
+      // sandboxes still starting count too: concurrent requests must not start more than the cap between them
+      if (this.sandboxes.length + this.starting < MAX_SANDBOXES) {
+        this.starting++;
+        let sandbox: Sandbox;
+        try {
+          sandbox = await this.start();
+        } catch (error) {
+          this.starting--;
+          throw error;
+        }
         sandbox.busy = true;
         return { sandbox, cold: true };
       }
@@ -272,6 +281,8 @@ export class LocalFunctionRunner {
     });
     ready.catch(() => undefined);
     const sandbox: Sandbox = { child, generation: this.generation, relay, ready, busy: false };
+    // from starting to started in one step, so that acquire() counts it exactly once
+    this.starting--;
     this.sandboxes.push(sandbox);
     return sandbox;
   }
