@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledge, rule } from './compliance';
+import { ApiDashboard } from './dashboard';
 import { MonitoringOptions } from '../monitoring';
 import { SqlDatabase } from '../sql-database';
 import { SqlFunction } from '../sql-function';
@@ -71,7 +72,7 @@ export class ApiMonitoring extends Construct {
         + `${this.names.join(', ')}. Use one of these names, or remove '${name}'.`),
     });
     if (options.dashboard ?? true) {
-      this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+      this.dashboard = new ApiDashboard(this, 'Dashboard', Duration.hours(3));
       this.dashboard.addWidgets(
         new cloudwatch.TextWidget({
           markdown: `# ${title}\nThe request path from top to bottom: front door, function, RDS Proxy, database; then the workers. Each part shows its dead-letter queue.`,
