@@ -2,11 +2,39 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
- * Resource types that may name a function without invoking it: they grant, describe, version, observe or scale it.
- * Every other resource that names one of the functions is an invoker (a permission, an event source mapping, a rule
- * or schedule target, a subscription, a bucket notification, an integration, a pipe, a custom resource…).
+ * Resource types that may name a function without invoking it (they grant, describe, version, observe or scale it),
+ * or that have no property through which a service invokes a function: the network, keys, databases, secrets (but not
+ * their rotation schedules), queues, an HTTP API's stages. Every other resource that names one of the functions is an
+ * invoker (a permission, an event source mapping, a rule or schedule target, a subscription, a bucket notification,
+ * an integration, an HTTP API's quick-create target, a pipe, a secret rotation, a custom resource…). Skipping these
+ * spares their resolution, which is most of the guard's cost.
  */
 const NOT_INVOKERS = new Set([
+  'AWS::EC2::VPC',
+  'AWS::EC2::Subnet',
+  'AWS::EC2::RouteTable',
+  'AWS::EC2::Route',
+  'AWS::EC2::SubnetRouteTableAssociation',
+  'AWS::EC2::SecurityGroup',
+  'AWS::EC2::SecurityGroupIngress',
+  'AWS::EC2::SecurityGroupEgress',
+  'AWS::EC2::FlowLog',
+  'AWS::EC2::VPCEndpoint',
+  'AWS::KMS::Key',
+  'AWS::KMS::Alias',
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::DBCluster',
+  'AWS::RDS::DBSubnetGroup',
+  'AWS::RDS::DBParameterGroup',
+  'AWS::RDS::DBClusterParameterGroup',
+  'AWS::RDS::DBProxy',
+  'AWS::RDS::DBProxyTargetGroup',
+  'AWS::SecretsManager::Secret',
+  'AWS::SecretsManager::SecretTargetAttachment',
+  'AWS::SecretsManager::ResourcePolicy',
+  'AWS::SQS::Queue',
+  'AWS::SQS::QueuePolicy',
+  'AWS::ApiGatewayV2::Stage',
   'AWS::IAM::Policy',
   'AWS::IAM::ManagedPolicy',
   'AWS::IAM::Role',
