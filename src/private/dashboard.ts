@@ -21,6 +21,8 @@ export const dashboardRendering = { literal: true };
 export class ApiDashboard extends cloudwatch.Dashboard {
   private readonly widgetRows: cloudwatch.IWidget[] = [];
   private readonly variableList: cloudwatch.IVariable[] = [];
+  /** The rendering, kept for as long as the app has the same constructs (synth resolves the body three times). */
+  private rendered?: { readonly constructs: number; readonly body: string };
 
   constructor(scope: Construct, id: string, private readonly defaultInterval: Duration) {
     super(scope, id, { defaultInterval });
@@ -53,8 +55,15 @@ export class ApiDashboard extends cloudwatch.Dashboard {
   }
 
   private render(context: IResolveContext): string {
-    const body = this.body();
-    return (dashboardRendering.literal ? literalJson(body, context) : undefined) ?? Stack.of(this).toJsonString(body);
+    const constructs = this.node.root.node.findAll().length;
+    if (this.rendered?.constructs !== constructs) {
+      const body = this.body();
+      this.rendered = {
+        constructs,
+        body: (dashboardRendering.literal ? literalJson(body, context) : undefined) ?? Stack.of(this).toJsonString(body),
+      };
+    }
+    return this.rendered.body;
   }
 }
 
