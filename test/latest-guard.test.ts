@@ -1,11 +1,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +26,13 @@ const ELSEWHERE: ReadonlyArray<readonly [string, (stack: Stack, target: lambda.I
   ['a raw permission', (stack, target) => new lambda.CfnPermission(stack, 'Raw', {
     action: 'lambda:InvokeFunction', principal: 'events.amazonaws.com', functionName: `${target.functionArn}:$LATEST`,
   }), /Stack\/Raw \(AWS::Lambda::Permission.FunctionName\) targets the unqualified function/],
+  // invokers of types next to those the guard skips (secrets, HTTP API stages)
+  ['a secret rotation', (stack, target) => new secretsmanager.CfnRotationSchedule(stack, 'Rotation', {
+    secretId: new secretsmanager.Secret(stack, 'Secret').secretArn, rotationLambdaArn: target.functionArn,
+  }), /Stack\/Rotation \(AWS::SecretsManager::RotationSchedule.RotationLambdaARN\) targets the unqualified function/],
+  ['an HTTP API created with a quick-create target', (stack, target) => new apigwv2.CfnApi(stack, 'Quick', {
+    name: 'quick', protocolType: 'HTTP', target: target.functionArn,
+  }), /Stack\/Quick \(AWS::ApiGatewayV2::Api.Target\) targets the unqualified function/],
 ];
 
 describe('$LATEST guard', () => {
