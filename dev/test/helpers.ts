@@ -51,20 +51,23 @@ export async function startDev(directory: string, args: string[] = [], env: Node
       await new Promise(resolve => setTimeout(resolve, 50));
     }
   };
-  const [, url] = await waitFor(/ on (http:\/\/127\.0\.0\.1:\d+)\n/);
-  return {
-    url,
-    child,
-    output,
-    waitFor,
-    stop: async () => {
-      if (child.exitCode === null) {
-        if (npm) process.kill(-child.pid!, 'SIGINT');
-        else child.kill('SIGINT');
-      }
-      await exit;
-    },
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (child.exitCode === null) {
+      if (npm) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+    }
+    await exit;
   };
+  let url: string;
+  try {
+    // through npm, the app's predev script compiles the runtime and dev packages first
+    [, url] = await waitFor(/ on (http:\/\/127\.0\.0\.1:\d+)\n/, npm ? 90_000 : 15_000);
+  } catch (error) {
+    // a command that never came up must not outlive the test (it would keep jest from exiting)
+    await stop('SIGKILL');
+    throw error;
+  }
+  return { url, child, output, waitFor, stop: () => stop() };
 }
 
 export async function request(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string; json: () => any }> {
