@@ -140,111 +140,328 @@ abstract class BaseConnection implements PhysicalConnection {
 /** How long close() waits for the server's goodbye before it destroys the socket. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
+/** pg's parts this driver uses: its protocol connection, its value mapping, its row parsing and its authentication. */
+interface PgParts {
+  /** pg/lib/connection: the socket, TLS negotiation and the protocol messages, as events. */
+  readonly Connection: any;
+  /** pg/lib/result: the row parsers (pg-types) for a row description, and the command tag. */
+  readonly Result: any;
+  /** pg/lib/utils.prepareValue: parameters as pg sends them (dates, buffers, arrays, JSON). */
+  readonly prepareValue: (value: unknown) => unknown;
+  /** pg/lib/crypto/sasl and utils: SCRAM-SHA-256 and MD5 passwords (a local server; RDS Proxy asks for the token in clear). */
+  readonly sasl: any;
+  readonly md5: (user: string, password: string, salt: Buffer) => Promise<string>;
+}
+
+/** The statement running on a session: what its protocol messages feed. */
+interface Running {
+  fields(fields: unknown): void;
+  row(values: unknown[]): void;
+  complete(message: unknown): void;
+  /** ReadyForQuery: the statement is over (an error already reported, or the answer complete). */
+  ready(): void;
+  fail(error: unknown): void;
+}
+
+/**
+ * One PostgreSQL session on pg's protocol connection (pg/lib/connection), without pg's Client: the client's pool,
+ * connection-string, environment and .pgpass handling, and its query queue, are not needed by a session that opens
+ * with a given target and an IAM token and runs one statement at a time. Messages and errors are pg's own: a server
+ * error is pg-protocol's DatabaseError, a lost socket "Connection terminated unexpectedly".
+ */
 class PostgresConnection extends BaseConnection {
-  constructor(private readonly client: any, private readonly Query: any) {
+  private running?: Running;
+  /** Between a statement's end as seen by its caller (an error) and the server's ReadyForQuery, nothing is sent. */
+  private waitingForReady = false;
+  private readonly queue: Array<() => void> = [];
+  private ending = false;
+  private ended = false;
+
+  constructor(private readonly con: any, private readonly pg: PgParts) {
     super();
-    client.on('error', this.markBroken);
-    client.on('end', this.markBroken);
+    con.on('rowDescription', (message: any) => this.running?.fields(message.fields));
+    con.on('dataRow', (message: any) => this.running?.row(message.fields));
+    con.on('commandComplete', (message: unknown) => this.running?.complete(message));
+    con.on('errorMessage', (error: unknown) => {
+      const running = this.running;
+      if (!running) {
+        // a server error outside a statement (the session terminated by the server): the session is gone
+        this.markBroken();
+        return;
+      }
+      this.running = undefined;
+      this.waitingForReady = true;
+      running.fail(error);
+    });
+    con.on('readyForQuery', () => {
+      const running = this.running;
+      this.running = undefined;
+      this.waitingForReady = false;
+      running?.ready();
+      this.queue.shift()?.();
+    });
+    // COPY FROM STDIN has no data to send here: refuse it, as pg does
+    con.on('copyInResponse', () => con.sendCopyFail('No source stream defined'));
+    con.on('error', (error: unknown) => {
+      this.markBroken();
+      this.failAll(error);
+    });
+    con.on('end', () => {
+      this.markBroken();
+      this.ended = true;
+      this.failAll(new Error(this.ending ? 'Connection terminated' : 'Connection terminated unexpectedly'));
+    });
+  }
+
+  private failAll(error: unknown): void {
+    const running = this.running;
+    this.running = undefined;
+    running?.fail(error);
+    this.queue.length = 0;
   }
 
   public query(sql: string, params?: readonly unknown[], limit?: RowLimit): Promise<QueryResult<any>> {
     return new Promise((resolve, reject) => {
-      // With a 'row' listener and no callback, pg keeps no rows itself: they are collected here, up to the limit.
-      const rows = new Map<unknown, unknown[]>();
+      // rows of the statement's last result only (several statements without parameters: the last one's answer)
+      let rows: unknown[] = [];
       let count = 0;
       let over = false;
-      const query = this.submit(sql, params);
-      query.on('row', (row: unknown, result: unknown) => {
-        if (over) return;
-        if (limit && ++count > limit.maxRows) {
-          over = true;
-          rows.clear();
-          if (limit.stopAtLimit) {
-            this.destroy();
-            reject(new RowLimitExceeded(limit.maxRows, false));
+      this.submit(sql, params, {
+        startResult: () => {
+          rows = [];
+        },
+        row: row => {
+          if (over) return;
+          if (limit && ++count > limit.maxRows) {
+            over = true;
+            rows = [];
+            if (limit.stopAtLimit) {
+              this.destroy();
+              reject(new RowLimitExceeded(limit.maxRows, false));
+            }
+            return;
           }
-          return;
-        }
-        let set = rows.get(result);
-        if (!set) rows.set(result, set = []);
-        set.push(row);
-      });
-      query.on('error', (error: unknown) => reject(error));
-      query.on('end', (results: any) => {
-        if (over) {
-          reject(new RowLimitExceeded(limit!.maxRows, true));
-          return;
-        }
-        // several statements in one query (no parameters): the last one's answer, as a single statement's
-        const last = Array.isArray(results) ? results[results.length - 1] : results;
-        resolve({ rows: rows.get(last) ?? [], rowCount: last?.rowCount ?? 0, command: last?.command });
+          rows.push(row);
+        },
+        end: (rowCount, command) => {
+          if (over) reject(new RowLimitExceeded(limit!.maxRows, true));
+          else resolve({ rows, rowCount, command });
+        },
+        fail: reject,
       });
     });
   }
 
   public stream(sql: string, params: readonly unknown[] | undefined, sink: RowSink): RowStream {
-    const query = this.submit(sql, params);
-    query.on('row', (row: unknown) => sink.row(row));
-    query.on('error', (error: unknown) => sink.fail(error));
-    query.on('end', (results: any) => {
-      const last = Array.isArray(results) ? results[results.length - 1] : results;
-      sink.end(last?.rowCount ?? 0, last?.command);
+    this.submit(sql, params, {
+      startResult: () => undefined,
+      row: row => sink.row(row),
+      end: (rowCount, command) => sink.end(rowCount, command),
+      fail: error => sink.fail(error),
     });
-    // pg parses whatever the socket delivers: pausing the socket stops the rows, and TCP stops the server
-    const socket = () => this.client.connection?.stream;
-    return { pause: () => socket()?.pause(), resume: () => socket()?.resume() };
+    // the parser reads whatever the socket delivers: pausing the socket stops the rows, and TCP stops the server
+    return { pause: () => this.con.stream?.pause(), resume: () => this.con.stream?.resume() };
   }
 
   /**
-   * Sends the statement, always as the unnamed statement and portal: named prepared statements pin RDS Proxy
-   * sessions. The query has no callback, so pg emits each row and keeps none.
+   * Sends the statement: without parameters as a simple query (several statements allowed), with parameters through
+   * the unnamed statement and portal (named prepared statements pin RDS Proxy sessions). Rows are parsed with
+   * pg-types as pg parses them and handed over one at a time, none kept here.
    */
-  private submit(sql: string, params: readonly unknown[] | undefined): any {
-    const query = new this.Query({ text: sql, values: params ? [...params] : undefined });
-    this.client.query(query);
-    return query;
+  private submit(sql: string, params: readonly unknown[] | undefined, out: {
+    startResult(): void;
+    row(row: unknown): void;
+    end(rowCount: number, command: string | undefined): void;
+    fail(error: unknown): void;
+  }): void {
+    if (this.broken || this.ended) {
+      out.fail(new Error(this.ending || this.ended
+        ? 'Client was closed and is not queryable'
+        : 'Client has encountered a connection error and is not queryable'));
+      return;
+    }
+    let result: any = new this.pg.Result();
+    /** a row the type parsers refused: reported when the server is done, as pg does */
+    let parseError: unknown;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      out.fail(error);
+    };
+    const running: Running = {
+      fields: fields => {
+        if (result.command) result = new this.pg.Result();
+        result.addFields(fields);
+        out.startResult();
+      },
+      row: values => {
+        if (parseError !== undefined) return;
+        let row: unknown;
+        try {
+          row = result.parseRow(values);
+        } catch (error) {
+          parseError = error;
+          return;
+        }
+        out.row(row);
+      },
+      complete: message => {
+        if (result.command) {
+          // a statement that returned no rows after one that did
+          result = new this.pg.Result();
+          out.startResult();
+        }
+        result.addCommandComplete(message);
+      },
+      ready: () => {
+        if (failed) return;
+        if (parseError !== undefined) fail(parseError);
+        else out.end(result.rowCount ?? 0, result.command ?? undefined);
+      },
+      fail,
+    };
+    const send = () => {
+      if (this.broken || this.ended) {
+        fail(new Error('Client has encountered a connection error and is not queryable'));
+        return;
+      }
+      this.running = running;
+      if (params === undefined || params.length === 0) {
+        this.con.query(sql);
+        return;
+      }
+      const stream = this.con.stream;
+      stream.cork?.();
+      try {
+        this.con.parse({ text: sql, name: '', types: [] });
+        try {
+          this.con.bind({ portal: '', statement: '', values: [...params], valueMapper: this.pg.prepareValue });
+        } catch (error) {
+          // a value pg cannot send (a circular object): close the statement, wait for ReadyForQuery
+          this.con.close({ type: 'S', name: '' });
+          this.con.sync();
+          this.running = undefined;
+          this.waitingForReady = true;
+          fail(error);
+          return;
+        }
+        this.con.describe({ type: 'P', name: '' });
+        this.con.execute({ portal: '', rows: 0 });
+        this.con.sync();
+      } finally {
+        stream.uncork?.();
+      }
+    };
+    if (this.running || this.waitingForReady) this.queue.push(send);
+    else send();
   }
 
-  protected async end(): Promise<void> {
-    await this.client.end();
+  protected end(): Promise<void> {
+    return new Promise(resolve => {
+      if (this.ended) {
+        resolve();
+        return;
+      }
+      this.ending = true;
+      this.con.once('end', () => resolve());
+      this.con.end();
+    });
   }
 
   protected destroySocket(): void {
-    // pg has no public destroy: its connection's stream is the socket (or the TLS socket over it)
-    this.client.connection?.stream?.destroy();
+    this.con.stream?.destroy();
   }
+}
+
+function loadPg(): PgParts {
+  return load('pg', 'postgres', () => {
+    // pg exports lib/* as subpaths; test/drivers.test.ts fails if an upgrade of pg moves or reshapes them
+    const crypto = require('pg/lib/crypto/utils');
+    return {
+      Connection: require('pg/lib/connection'),
+      Result: require('pg/lib/result'),
+      prepareValue: require('pg/lib/utils').prepareValue,
+      sasl: require('pg/lib/crypto/sasl'),
+      md5: crypto.postgresMd5PasswordHash,
+    };
+  });
 }
 
 export const postgresDriver: Driver = {
   beginStatement: 'BEGIN',
-  async open(target, password, timeoutMs) {
-    // pg's Client alone (pg exports lib/* as subpaths): its index also loads the pool and the native binding,
-    // which a handler never uses. test/drivers.test.ts fails if an upgrade of pg moves it.
-    const Client = load('pg', 'postgres', () => require('pg/lib/client'));
-    // the Query class Client itself uses (already loaded with it)
-    const Query = load('pg', 'postgres', () => require('pg/lib/query'));
-    const client = new Client({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      user: target.user,
-      password,
+  open(target, password, timeoutMs) {
+    const pg = loadPg();
+    const con = new pg.Connection({
       ssl: target.ssl,
-      connectionTimeoutMillis: timeoutMs,
       keepAlive: true,
       keepAliveInitialDelayMillis: target.keepAliveInitialDelayMs,
     });
-    // Only user and database in the startup message, whatever PG* variables say: other startup parameters pin
-    // RDS Proxy sessions and are refused by poolers.
-    client.getStartupConf = () => ({ user: target.user, database: target.database });
-    const connection = new PostgresConnection(client, Query);
-    try {
-      await client.connect();
-    } catch (error) {
-      await connection.close();
-      throw error;
-    }
-    return connection;
+    return new Promise<PhysicalConnection>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        con.removeListener('error', settle);
+        con.removeListener('errorMessage', settle);
+        con.removeListener('end', terminated);
+        con.removeListener('readyForQuery', connected);
+        if (error === undefined) {
+          resolve(new PostgresConnection(con, pg));
+        } else {
+          con._ending = true;
+          con.stream?.destroy();
+          reject(error);
+        }
+      };
+      const connected = () => settle(undefined);
+      const terminated = () => settle(new Error('Connection terminated unexpectedly'));
+      if (timeoutMs > 0) {
+        // pg's own words for it, where a Client would have given up
+        timer = setTimeout(() => settle(new Error('timeout expired')), timeoutMs);
+      }
+      const secret = (use: (value: string) => void | Promise<void>) => {
+        Promise.resolve().then(password).then(value => {
+          if (typeof value !== 'string') throw new TypeError('Password must be a string');
+          return use(value);
+        }).catch(settle);
+      };
+      let session: any;
+      let secretValue = '';
+      con.on('error', settle);
+      con.on('errorMessage', settle);
+      con.on('end', terminated);
+      con.once('readyForQuery', connected);
+      // only user and database in the startup message: other startup parameters pin RDS Proxy sessions and are
+      // refused by poolers
+      const startup = () => con.startup({ user: target.user, database: target.database });
+      con.once('connect', () => (target.ssl ? con.requestSsl() : startup()));
+      con.once('sslconnect', startup);
+      con.on('authenticationCleartextPassword', () => secret(value => con.password(value)));
+      con.on('authenticationMD5Password', (message: any) => secret(async value => con.password(await pg.md5(target.user, value, message.salt))));
+      con.on('authenticationSASL', (message: any) => secret(value => {
+        secretValue = value;
+        session = pg.sasl.startSession(message.mechanisms, false);
+        con.sendSASLInitialResponseMessage(session.mechanism, session.response);
+      }));
+      con.on('authenticationSASLContinue', (message: any) => {
+        Promise.resolve()
+          .then(() => pg.sasl.continueSession(session, secretValue, message.data, false))
+          .then(() => con.sendSCRAMClientFinalMessage(session.response))
+          .catch(settle);
+      });
+      con.on('authenticationSASLFinal', (message: any) => {
+        try {
+          pg.sasl.finalizeSession(session, message.data);
+        } catch (error) {
+          settle(error);
+        }
+      });
+      if (target.host.startsWith('/')) con.connect(`${target.host}/.s.PGSQL.${target.port}`);
+      else con.connect(target.port, target.host);
+    });
   },
 };
 

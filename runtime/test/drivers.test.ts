@@ -3,28 +3,40 @@
  * must fail here, loudly, rather than at a user's first query.
  */
 describe('driver entry points', () => {
-  test("pg/lib/client is pg's Client", () => {
+  test("pg/lib/connection is the protocol connection pg's Client speaks through, with the messages the session sends", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Client = require('pg/lib/client');
+    const Connection = require('pg/lib/connection');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    expect(Client).toBe(require('pg').Client);
-    expect(typeof Client.prototype.query).toBe('function');
-    expect(typeof Client.prototype.connect).toBe('function');
+    expect(new (require('pg').Client)().connection).toBeInstanceOf(Connection);
+    for (const method of ['connect', 'requestSsl', 'startup', 'password', 'sendSASLInitialResponseMessage', 'sendSCRAMClientFinalMessage',
+      'query', 'parse', 'bind', 'describe', 'execute', 'sync', 'close', 'sendCopyFail', 'end']) {
+      expect({ method, type: typeof Connection.prototype[method] }).toEqual({ method, type: 'function' });
+    }
   });
 
-  test("pg/lib/query is pg's Query, which streams rows through 'row' events when it has no callback", () => {
+  test("pg/lib/result parses rows with pg-types and reads the command tag, as pg's Client does", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Query = require('pg/lib/query');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    expect(Query).toBe(require('pg').Query);
-    const query = new Query({ text: 'select 1' });
-    query.on('row', () => undefined);
-    query.handleRowDescription({ fields: [] });
-    // pg keeps no rows of its own for a query with a row listener and no callback (what stream() relies on)
-    expect(query._accumulateRows).toBeFalsy();
+    const Result = require('pg/lib/result');
+    const result = new Result();
+    result.addFields([{ name: 'n', dataTypeID: 23, format: 'text' }, { name: 'at', dataTypeID: 1184, format: 'text' }]);
+    expect(result.parseRow(['42', '2026-12-07 10:00:00+00'])).toEqual({ n: 42, at: new Date('2026-12-07T10:00:00Z') });
+    result.addCommandComplete({ text: 'INSERT 0 3' });
+    expect([result.command, result.rowCount]).toEqual(['INSERT', 3]);
   });
 
-  test('the client opens connections with it: pg is loaded without its pool or native binding', () => {
+  test("pg/lib/utils and pg/lib/crypto are pg's value mapping and password exchanges", () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    expect(require('pg/lib/utils').prepareValue(new Uint8Array([1]))).toEqual(Buffer.from([1]));
+    expect(require('pg/lib/utils').prepareValue([1, null])).toBe('{"1",NULL}');
+    const sasl = require('pg/lib/crypto/sasl');
+    expect(sasl.startSession(['SCRAM-SHA-256'], false).mechanism).toBe('SCRAM-SHA-256');
+    expect(typeof sasl.continueSession).toBe('function');
+    expect(typeof sasl.finalizeSession).toBe('function');
+    expect(typeof require('pg/lib/crypto/utils').postgresMd5PasswordHash).toBe('function');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  });
+
+  test('the client opens connections with it: pg is loaded without its Client, pool or native binding', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const script = `
       const { postgresDriver } = require(${JSON.stringify(require.resolve('../src/drivers'))});
@@ -36,7 +48,7 @@ describe('driver entry points', () => {
     const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
       encoding: 'utf8', env: { ...process.env, TS_NODE_PROJECT: require.resolve('./tsconfig.json') },
     }));
-    expect(loaded).toEqual(expect.arrayContaining([expect.stringMatching(/^pg[\\/]lib[\\/]client\.js$/)]));
-    expect(loaded.filter(file => /^pg-pool|^pg[\\/]lib[\\/](index|native)/.test(file))).toEqual([]);
+    expect(loaded).toEqual(expect.arrayContaining([expect.stringMatching(/^pg[\\/]lib[\\/]connection\.js$/)]));
+    expect(loaded.filter(file => /^pg-pool|^pg[\\/]lib[\\/](index|native|client|connection-parameters|query)/.test(file))).toEqual([]);
   });
 });

@@ -82,21 +82,25 @@ export interface OwnPgbouncer extends TestServer {
 
 /**
  * A pgbouncer of the test's own, in transaction pooling mode on a free port, in front of the PostgreSQL at
- * `postgresUrl` (trust authentication), so that a test can PAUSE it without disturbing anyone sharing the servers.
+ * `postgresUrl` (trust authentication there; `auth` for its own clients), so that a test can PAUSE it without disturbing
+ * anyone sharing the servers.
  * pgbouncer refuses to run as root: as root it runs as the `postgres` user.
  */
-export async function startPgbouncer(binary: string, postgresUrl: string): Promise<OwnPgbouncer> {
+export async function startPgbouncer(binary: string, postgresUrl: string,
+  auth: { type: 'trust' | 'md5' | 'scram-sha-256'; password: string } = { type: 'trust', password: '' }): Promise<OwnPgbouncer> {
   const target = new URL(postgresUrl);
   const database = target.pathname.replace(/^\//, '');
   const user = decodeURIComponent(target.username) || 'postgres';
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlapi-pgbouncer-'));
-  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" ""\n`);
+  // clients log in to pgbouncer with `auth` (pgbouncer checks MD5 and SCRAM against the plain password here); it logs
+  // in to PostgreSQL by trust
+  fs.writeFileSync(path.join(dir, 'users.txt'), `"${user}" "${auth.password}"\n`);
   fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), [
     '[databases]',
     `${database} = host=${target.hostname} port=${target.port || 5432} dbname=${database} user=${user}`,
     '[pgbouncer]',
-    'listen_addr = 127.0.0.1', `listen_port = ${port}`, 'auth_type = trust', `auth_file = ${dir}/users.txt`,
+    'listen_addr = 127.0.0.1', `listen_port = ${port}`, `auth_type = ${auth.type}`, `auth_file = ${dir}/users.txt`,
     `admin_users = ${user}`, 'pool_mode = transaction', 'default_pool_size = 5', 'server_reset_query =',
     `logfile = ${dir}/pgbouncer.log`, 'unix_socket_dir =', '',
   ].join('\n'));
