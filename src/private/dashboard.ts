@@ -141,7 +141,8 @@ function literalJson(value: unknown, context: IResolveContext): string | undefin
     }
     return v;
   });
-  if (unsupported) return undefined;
+  // a token left in the text stood where the replacer does not look (an object's key)
+  if (unsupported || Token.isUnresolved(text)) return undefined;
   if (tokens.size === 0) return text;
   const variables: Record<string, string> = {};
   for (const [token, n] of tokens) variables[`T${n}`] = Token.asString(token);
