@@ -173,7 +173,8 @@ class PostgresConnection extends BaseConnection {
   private running?: Running;
   /** Between a statement's end as seen by its caller (an error) and the server's ReadyForQuery, nothing is sent. */
   private waitingForReady = false;
-  private readonly queue: Array<() => void> = [];
+  /** Statements submitted while the previous one waits for ReadyForQuery. */
+  private readonly queue: Array<{ send(): void; fail(error: unknown): void }> = [];
   private ending = false;
   private ended = false;
 
@@ -198,7 +199,7 @@ class PostgresConnection extends BaseConnection {
       this.running = undefined;
       this.waitingForReady = false;
       running?.ready();
-      this.queue.shift()?.();
+      this.queue.shift()?.send();
     });
     // COPY FROM STDIN has no data to send here: refuse it, as pg does
     con.on('copyInResponse', () => con.sendCopyFail('No source stream defined'));
@@ -217,7 +218,7 @@ class PostgresConnection extends BaseConnection {
     const running = this.running;
     this.running = undefined;
     running?.fail(error);
-    this.queue.length = 0;
+    for (const waiting of this.queue.splice(0)) waiting.fail(error);
   }
 
   public query(sql: string, params?: readonly unknown[], limit?: RowLimit): Promise<QueryResult<any>> {
@@ -353,7 +354,7 @@ class PostgresConnection extends BaseConnection {
         stream.uncork?.();
       }
     };
-    if (this.running || this.waitingForReady) this.queue.push(send);
+    if (this.running || this.waitingForReady) this.queue.push({ send, fail });
     else send();
   }
 

@@ -52,3 +52,48 @@ describe('driver entry points', () => {
     expect(loaded.filter(file => /^pg-pool|^pg[\\/]lib[\\/](index|native|client|connection-parameters|query)/.test(file))).toEqual([]);
   });
 });
+
+describe('the PostgreSQL session', () => {
+  /** A server that accepts any login, answers every query with an error and no ReadyForQuery, then hangs up. */
+  async function errorThenHangUp(): Promise<{ port: number; close: () => void }> {
+    const net = require('net') as typeof import('net');
+    const message = (type: string, body: Buffer) => {
+      const head = Buffer.alloc(5);
+      head.write(type, 0);
+      head.writeInt32BE(body.length + 4, 1);
+      return Buffer.concat([head, body]);
+    };
+    const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+    const server = net.createServer(socket => {
+      let started = false;
+      socket.on('data', () => {
+        if (!started) {
+          started = true;
+          socket.write(Buffer.concat([message('R', int32(0)), message('Z', Buffer.from('I'))]));
+          return;
+        }
+        socket.write(message('E', Buffer.from('SERROR\0C22012\0Mdivision by zero\0\0')));
+        setTimeout(() => socket.destroy(), 100);
+      });
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as import('net').AddressInfo).port, close: () => server.close() };
+  }
+
+  test('a statement sent while the one before waits for ReadyForQuery fails, not hangs, when the socket dies', async () => {
+    const { postgresDriver } = require('../src/drivers') as typeof import('../src/drivers');
+    const server = await errorThenHangUp();
+    try {
+      const session = await postgresDriver.open({
+        host: '127.0.0.1', port: server.port, database: 'd', user: 'u', ssl: false, iam: false, multipleStatements: false,
+        verifyHostname: false, keepAliveInitialDelayMs: 60_000,
+      }, async () => '', 2_000);
+      await expect(session.query('select 1/0')).rejects.toMatchObject({ code: '22012', message: 'division by zero' });
+      // the server has not said ReadyForQuery: this one waits, and fails when the socket goes
+      await expect(session.query('ROLLBACK')).rejects.toThrow('Connection terminated unexpectedly');
+      expect(session.broken).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+});
