@@ -1,4 +1,4 @@
-import { Duration, Fn, IResolvable, IResolveContext, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Duration, Fn, IResolvable, IResolveContext, Stack, Token, TokenizedStringFragments, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 
@@ -106,10 +106,11 @@ function literalJson(value: unknown, context: IResolveContext): string | undefin
     }
     return `${OPEN}${n}${CLOSE}`;
   };
-  const marked = (text: string): string => {
+  const fragmentsOf = (text: string) => (Token.isUnresolved(text) ? Tokenization.reverseString(text) : undefined);
+  const marked = (text: string, fragments: TokenizedStringFragments | undefined): string => {
     if (text.includes(OPEN) || text.includes(CLOSE)) unsupported = true;
-    if (!Token.isUnresolved(text)) return text;
-    const joined = Tokenization.reverseString(text).mapTokens({ mapToken: mark }).join({
+    if (!fragments) return text;
+    const joined = fragments.mapTokens({ mapToken: mark }).join({
       join: (left: unknown, right: unknown) => {
         if ((left !== undefined && typeof left !== 'string') || (right !== undefined && typeof right !== 'string')) unsupported = true;
         return `${left ?? ''}${right ?? ''}`;
@@ -120,17 +121,17 @@ function literalJson(value: unknown, context: IResolveContext): string | undefin
   };
   const text = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
     if (typeof v === 'string') {
-      const only = Token.isUnresolved(v) ? Tokenization.reverseString(v) : undefined;
-      if (only?.length === 1 && only.firstToken && isStackDependent(only.firstToken)) {
-        const resolved: unknown = only.firstToken.resolve(context);
+      const fragments = fragmentsOf(v);
+      if (fragments?.length === 1 && fragments.firstToken && isStackDependent(fragments.firstToken)) {
+        const resolved: unknown = fragments.firstToken.resolve(context);
         if (resolved === undefined && !Array.isArray(this)) return undefined;
         if (typeof resolved !== 'string') {
           unsupported = true;
           return v;
         }
-        return marked(resolved);
+        return marked(resolved, fragmentsOf(resolved));
       }
-      return marked(v);
+      return marked(v, fragments);
     }
     if (typeof v === 'number' && Token.isUnresolved(v)) unsupported = true;
     if (Array.isArray(v)) return v.filter(item => item !== undefined); // as Stack.resolve drops them
