@@ -176,7 +176,6 @@ class PostgresConnection extends BaseConnection {
   /** Statements submitted while the previous one waits for ReadyForQuery. */
   private readonly queue: Array<{ send(): void; fail(error: unknown): void }> = [];
   private ending = false;
-  private ended = false;
 
   constructor(private readonly con: any, private readonly pg: PgParts) {
     super();
@@ -209,7 +208,6 @@ class PostgresConnection extends BaseConnection {
     });
     con.on('end', () => {
       this.markBroken();
-      this.ended = true;
       this.failAll(new Error(this.ending ? 'Connection terminated' : 'Connection terminated unexpectedly'));
     });
   }
@@ -275,12 +273,6 @@ class PostgresConnection extends BaseConnection {
     end(rowCount: number, command: string | undefined): void;
     fail(error: unknown): void;
   }): void {
-    if (this.broken || this.ended) {
-      out.fail(new Error(this.ending || this.ended
-        ? 'Client was closed and is not queryable'
-        : 'Client has encountered a connection error and is not queryable'));
-      return;
-    }
     let result: any = new this.pg.Result();
     /** a row the type parsers refused: reported when the server is done, as pg does */
     let parseError: unknown;
@@ -323,8 +315,9 @@ class PostgresConnection extends BaseConnection {
       fail,
     };
     const send = () => {
-      if (this.broken || this.ended) {
-        fail(new Error('Client has encountered a connection error and is not queryable'));
+      if (this.broken) {
+        // pg's own words for a session it can no longer use
+        fail(new Error(this.ending ? 'Client was closed and is not queryable' : 'Client has encountered a connection error and is not queryable'));
         return;
       }
       this.running = running;
@@ -354,16 +347,14 @@ class PostgresConnection extends BaseConnection {
         stream.uncork?.();
       }
     };
-    if (this.running || this.waitingForReady) this.queue.push({ send, fail });
+    // a broken session gets no ReadyForQuery any more: fail at once rather than wait in the queue
+    if (!this.broken && (this.running || this.waitingForReady)) this.queue.push({ send, fail });
     else send();
   }
 
   protected end(): Promise<void> {
+    // close() calls this only on a session that is not broken, so its socket is still open
     return new Promise(resolve => {
-      if (this.ended) {
-        resolve();
-        return;
-      }
       this.ending = true;
       this.con.once('end', () => resolve());
       this.con.end();
@@ -375,8 +366,10 @@ class PostgresConnection extends BaseConnection {
   }
 }
 
+let pgParts: PgParts | undefined;
+
 function loadPg(): PgParts {
-  return load('pg', 'postgres', () => {
+  return pgParts ??= load('pg', 'postgres', () => {
     // pg exports lib/* as subpaths; test/drivers.test.ts fails if an upgrade of pg moves or reshapes them
     const crypto = require('pg/lib/crypto/utils');
     return {
