@@ -140,7 +140,7 @@ abstract class BaseConnection implements PhysicalConnection {
 /** How long close() waits for the server's goodbye before it destroys the socket. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
-/** pg's parts this driver uses: its protocol connection, its value mapping, its row parsing and its authentication. */
+/** pg's parts every session uses: its protocol connection, its value mapping and its row parsing. */
 interface PgParts {
   /** pg/lib/connection: the socket, TLS negotiation and the protocol messages, as events. */
   readonly Connection: any;
@@ -148,7 +148,14 @@ interface PgParts {
   readonly Result: any;
   /** pg/lib/utils.prepareValue: parameters as pg sends them (dates, buffers, arrays, JSON). */
   readonly prepareValue: (value: unknown) => unknown;
-  /** pg/lib/crypto/sasl and utils: SCRAM-SHA-256 and MD5 passwords (a local server; RDS Proxy asks for the token in clear). */
+}
+
+/**
+ * pg/lib/crypto/sasl and utils: SCRAM-SHA-256 and MD5 passwords. Loaded when a server asks for one of them (a local
+ * server, a pooler): RDS Proxy asks for the IAM token in clear text, and pg's crypto loads Node's Web Crypto, which
+ * costs a first connection several milliseconds.
+ */
+interface PgPasswordExchanges {
   readonly sasl: any;
   readonly md5: (user: string, password: string, salt: Buffer) => Promise<string>;
 }
@@ -367,19 +374,22 @@ class PostgresConnection extends BaseConnection {
 }
 
 let pgParts: PgParts | undefined;
+let pgPasswordExchanges: PgPasswordExchanges | undefined;
 
+// pg exports lib/* as subpaths; test/drivers.test.ts fails if an upgrade of pg moves or reshapes them
 function loadPg(): PgParts {
-  return pgParts ??= load('pg', 'postgres', () => {
-    // pg exports lib/* as subpaths; test/drivers.test.ts fails if an upgrade of pg moves or reshapes them
-    const crypto = require('pg/lib/crypto/utils');
-    return {
-      Connection: require('pg/lib/connection'),
-      Result: require('pg/lib/result'),
-      prepareValue: require('pg/lib/utils').prepareValue,
-      sasl: require('pg/lib/crypto/sasl'),
-      md5: crypto.postgresMd5PasswordHash,
-    };
-  });
+  return pgParts ??= load('pg', 'postgres', () => ({
+    Connection: require('pg/lib/connection'),
+    Result: require('pg/lib/result'),
+    prepareValue: require('pg/lib/utils').prepareValue,
+  }));
+}
+
+function loadPgPasswordExchanges(): PgPasswordExchanges {
+  return pgPasswordExchanges ??= load('pg', 'postgres', () => ({
+    sasl: require('pg/lib/crypto/sasl'),
+    md5: require('pg/lib/crypto/utils').postgresMd5PasswordHash,
+  }));
 }
 
 export const postgresDriver: Driver = {
@@ -434,21 +444,21 @@ export const postgresDriver: Driver = {
       con.once('connect', () => (target.ssl ? con.requestSsl() : startup()));
       con.once('sslconnect', startup);
       con.on('authenticationCleartextPassword', () => secret(value => con.password(value)));
-      con.on('authenticationMD5Password', (message: any) => secret(async value => con.password(await pg.md5(target.user, value, message.salt))));
+      con.on('authenticationMD5Password', (message: any) => secret(async value => con.password(await loadPgPasswordExchanges().md5(target.user, value, message.salt))));
       con.on('authenticationSASL', (message: any) => secret(value => {
         secretValue = value;
-        session = pg.sasl.startSession(message.mechanisms, false);
+        session = loadPgPasswordExchanges().sasl.startSession(message.mechanisms, false);
         con.sendSASLInitialResponseMessage(session.mechanism, session.response);
       }));
       con.on('authenticationSASLContinue', (message: any) => {
         Promise.resolve()
-          .then(() => pg.sasl.continueSession(session, secretValue, message.data, false))
+          .then(() => loadPgPasswordExchanges().sasl.continueSession(session, secretValue, message.data, false))
           .then(() => con.sendSCRAMClientFinalMessage(session.response))
           .catch(settle);
       });
       con.on('authenticationSASLFinal', (message: any) => {
         try {
-          pg.sasl.finalizeSession(session, message.data);
+          loadPgPasswordExchanges().sasl.finalizeSession(session, message.data);
         } catch (error) {
           settle(error);
         }
