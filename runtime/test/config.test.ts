@@ -1,5 +1,6 @@
+import { isIP } from 'net';
 import { ConfigurationError, connect, isReadStatement } from '../src';
-import { resolveConfig } from '../src/config';
+import { isIpLiteral, resolveConfig } from '../src/config';
 
 const contract = {
   SQL_ENGINE: 'postgres', SQL_HOST: 'api.proxy-abc.eu-west-1.rds.amazonaws.com', SQL_PORT: '5432', SQL_DATABASE: 'app',
@@ -95,6 +96,17 @@ describe('configuration', () => {
     expect(byIp.ssl).toEqual({ rejectUnauthorized: true, servername: undefined });
     expect(byIp.verifyHostname).toBe(true);
     expect(resolveConfig({ ssl: { checkServerIdentity: () => undefined }, url: 'mysql://root:pw@db.local/app' }, {}).verifyHostname).toBe(false);
+    expect(resolveConfig({ ssl: true, url: 'postgres://u@[::1]:5432/app' }, {}).ssl).toEqual({ rejectUnauthorized: true, servername: undefined });
+    expect(resolveConfig({ ssl: true, url: 'postgres://u@[fd00:ec2::23]/app' }, {}).ssl).toEqual({ rejectUnauthorized: true, servername: undefined });
+  });
+
+  test('an IP address is told from a host name as Node tells it, without its IPv6 pattern', () => {
+    const addresses = ['10.0.0.5', '0.0.0.0', '255.255.255.255', '::', '::1', '1::', 'fe80::1%eth0', 'fd00:ec2::23', '2001:db8::ff00:42:8329',
+      '::ffff:192.0.2.128', '1:2:3:4:5:6:7:8', '64:ff9b::192.0.2.33'];
+    const names = ['localhost', 'db.local', 'app.proxy-abc123.eu-west-1.rds.amazonaws.com', 'deadbeef', 'cafe.babe', 'a', '10.0.0.5.nip.io',
+      'xn--bcher-kva.example', 'db-1', '1.2.3', '256.1.1.1', '1.2.3.4.5', 'beef'];
+    for (const host of addresses) expect({ host, literal: isIpLiteral(host), node: isIP(host) !== 0 }).toEqual({ host, literal: true, node: true });
+    for (const host of names) expect({ host, literal: isIpLiteral(host), node: isIP(host) !== 0 }).toEqual({ host, literal: false, node: false });
   });
 
   test('timeouts and keepalive default to documented values', () => {
