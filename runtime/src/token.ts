@@ -71,9 +71,14 @@ function hmac(key: string | Buffer, text: string): Buffer {
   return createHmac('sha256', key).update(text, 'utf8').digest();
 }
 
-/** The SigV4 time stamp: 20261123T123456Z. */
+/**
+ * The SigV4 time stamp: 20261123T123456Z. From the UTC fields rather than `toISOString()`, whose first call in a
+ * process costs most of a millisecond.
+ */
 function amzDate(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${String(date.getUTCFullYear()).padStart(4, '0')}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}`
+    + `T${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
 }
 
 /** The canonical query string: names sorted by code point, names and values percent-encoded. */
