@@ -140,10 +140,13 @@ abstract class BaseConnection implements PhysicalConnection {
 /** How long close() waits for the server's goodbye before it destroys the socket. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 
-/** pg's parts every session uses: its protocol connection, its value mapping and its row parsing. */
-interface PgParts {
-  /** pg/lib/connection: the socket, TLS negotiation and the protocol messages, as events. */
+/** pg's protocol connection: the socket, TLS negotiation and the protocol messages, as events (pg/lib/connection). */
+interface PgConnectionParts {
   readonly Connection: any;
+}
+
+/** pg's parts statements use: its row parsing and its value mapping. */
+interface PgStatementParts {
   /** pg/lib/result: the row parsers (pg-types) for a row description, and the command tag. */
   readonly Result: any;
   /** pg/lib/utils.prepareValue: parameters as pg sends them (dates, buffers, arrays, JSON). */
@@ -184,7 +187,7 @@ class PostgresConnection extends BaseConnection {
   private readonly queue: Array<{ send(): void; fail(error: unknown): void }> = [];
   private ending = false;
 
-  constructor(private readonly con: any, private readonly pg: PgParts) {
+  constructor(private readonly con: any, private readonly pg: PgStatementParts) {
     super();
     con.on('rowDescription', (message: any) => this.running?.fields(message.fields));
     con.on('dataRow', (message: any) => this.running?.row(message.fields));
@@ -373,13 +376,18 @@ class PostgresConnection extends BaseConnection {
   }
 }
 
-let pgParts: PgParts | undefined;
+let pgConnection: PgConnectionParts | undefined;
+let pgStatements: PgStatementParts | undefined;
 let pgPasswordExchanges: PgPasswordExchanges | undefined;
 
 // pg exports lib/* as subpaths; test/drivers.test.ts fails if an upgrade of pg moves or reshapes them
-function loadPg(): PgParts {
-  return pgParts ??= load('pg', 'postgres', () => ({
-    Connection: require('pg/lib/connection'),
+function loadPgConnection(): PgConnectionParts {
+  return pgConnection ??= load('pg', 'postgres', () => ({ Connection: require('pg/lib/connection') }));
+}
+
+/** Loaded while the server checks the password (the first connection's longest wait), or else once it is in. */
+function loadPgStatements(): PgStatementParts {
+  return pgStatements ??= load('pg', 'postgres', () => ({
     Result: require('pg/lib/result'),
     prepareValue: require('pg/lib/utils').prepareValue,
   }));
@@ -395,8 +403,7 @@ function loadPgPasswordExchanges(): PgPasswordExchanges {
 export const postgresDriver: Driver = {
   beginStatement: 'BEGIN',
   open(target, password, timeoutMs) {
-    const pg = loadPg();
-    const con = new pg.Connection({
+    const con = new (loadPgConnection().Connection)({
       ssl: target.ssl,
       keepAlive: true,
       keepAliveInitialDelayMillis: target.keepAliveInitialDelayMs,
@@ -412,8 +419,14 @@ export const postgresDriver: Driver = {
         con.removeListener('errorMessage', settle);
         con.removeListener('end', terminated);
         con.removeListener('readyForQuery', connected);
-        if (error === undefined) {
-          resolve(new PostgresConnection(con, pg));
+        let statements: PgStatementParts | undefined;
+        try {
+          if (error === undefined) statements = loadPgStatements();
+        } catch (failure) {
+          error = failure;
+        }
+        if (statements) {
+          resolve(new PostgresConnection(con, statements));
         } else {
           con._ending = true;
           con.stream?.destroy();
@@ -432,6 +445,8 @@ export const postgresDriver: Driver = {
           return use(value);
         }).catch(settle);
       };
+      /** A password (or its proof) is on its way: the statements' parts load while the server checks it. */
+      const sent = () => void loadPgStatements();
       let session: any;
       let secretValue = '';
       con.on('error', settle);
@@ -443,8 +458,14 @@ export const postgresDriver: Driver = {
       const startup = () => con.startup({ user: target.user, database: target.database });
       con.once('connect', () => (target.ssl ? con.requestSsl() : startup()));
       con.once('sslconnect', startup);
-      con.on('authenticationCleartextPassword', () => secret(value => con.password(value)));
-      con.on('authenticationMD5Password', (message: any) => secret(async value => con.password(await loadPgPasswordExchanges().md5(target.user, value, message.salt))));
+      con.on('authenticationCleartextPassword', () => secret(value => {
+        con.password(value);
+        sent();
+      }));
+      con.on('authenticationMD5Password', (message: any) => secret(async value => {
+        con.password(await loadPgPasswordExchanges().md5(target.user, value, message.salt));
+        sent();
+      }));
       con.on('authenticationSASL', (message: any) => secret(value => {
         secretValue = value;
         session = loadPgPasswordExchanges().sasl.startSession(message.mechanisms, false);
@@ -453,7 +474,10 @@ export const postgresDriver: Driver = {
       con.on('authenticationSASLContinue', (message: any) => {
         Promise.resolve()
           .then(() => loadPgPasswordExchanges().sasl.continueSession(session, secretValue, message.data, false))
-          .then(() => con.sendSCRAMClientFinalMessage(session.response))
+          .then(() => {
+            con.sendSCRAMClientFinalMessage(session.response);
+            sent();
+          })
           .catch(settle);
       });
       con.on('authenticationSASLFinal', (message: any) => {

@@ -36,7 +36,7 @@ describe('driver entry points', () => {
     /* eslint-enable @typescript-eslint/no-require-imports */
   });
 
-  test('the client opens connections with it: pg is loaded without its Client, pool or native binding, and without its password exchanges until a server asks for one', () => {
+  test('the client opens connections with it: pg is loaded without its Client, pool or native binding; its password exchanges when a server asks for one, its row parsing once the password is sent', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const script = `
       const { postgresDriver } = require(${JSON.stringify(require.resolve('../src/drivers'))});
@@ -52,6 +52,8 @@ describe('driver entry points', () => {
     expect(loaded.filter(file => /^pg-pool|^pg[\\/]lib[\\/](index|native|client|connection-parameters|query)/.test(file))).toEqual([]);
     // SCRAM and MD5 load Node's Web Crypto: a connection that sends an IAM token in clear text does not need them
     expect(loaded.filter(file => /^pg[\\/]lib[\\/]crypto/.test(file))).toEqual([]);
+    // row parsing and value mapping load while the server checks the password: not for a connection refused before
+    expect(loaded.filter(file => /^pg[\\/]lib[\\/](result|utils)/.test(file))).toEqual([]);
   });
 });
 
