@@ -155,8 +155,8 @@ interface PgStatementParts {
 
 /**
  * pg/lib/crypto/sasl and utils: SCRAM-SHA-256 and MD5 passwords. Loaded when a server asks for one of them (a local
- * server, a pooler): RDS Proxy asks for the IAM token in clear text, and pg's crypto loads Node's Web Crypto, which
- * costs a first connection several milliseconds.
+ * server, a pooler): RDS Proxy asks for the IAM token in clear text, so a Lambda function's first connection does
+ * not run their modules (SASLprep's tables, Node's Web Crypto).
  */
 interface PgPasswordExchanges {
   readonly sasl: any;

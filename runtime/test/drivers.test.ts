@@ -50,7 +50,7 @@ describe('driver entry points', () => {
     }));
     expect(loaded).toEqual(expect.arrayContaining([expect.stringMatching(/^pg[\\/]lib[\\/]connection\.js$/)]));
     expect(loaded.filter(file => /^pg-pool|^pg[\\/]lib[\\/](index|native|client|connection-parameters|query)/.test(file))).toEqual([]);
-    // SCRAM and MD5 load Node's Web Crypto: a connection that sends an IAM token in clear text does not need them
+    // SCRAM and MD5: a connection that sends an IAM token in clear text does not need them
     expect(loaded.filter(file => /^pg[\\/]lib[\\/]crypto/.test(file))).toEqual([]);
     // row parsing and value mapping load while the server checks the password: not for a connection refused before
     expect(loaded.filter(file => /^pg[\\/]lib[\\/](result|utils)/.test(file))).toEqual([]);
