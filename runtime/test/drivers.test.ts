@@ -2,6 +2,8 @@
  * The driver parts the client loads by path rather than by a package's main entry point: an upgrade that moves one
  * must fail here, loudly, rather than at a user's first query.
  */
+import { int32, pgMessage } from './pg-wire';
+
 describe('driver entry points', () => {
   test("pg/lib/connection is the protocol connection pg's Client speaks through, with the messages the session sends", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -61,22 +63,15 @@ describe('the PostgreSQL session', () => {
   /** A server that accepts any login, answers every query with an error and no ReadyForQuery, then hangs up. */
   async function errorThenHangUp(): Promise<{ port: number; close: () => void }> {
     const net = require('net') as typeof import('net');
-    const message = (type: string, body: Buffer) => {
-      const head = Buffer.alloc(5);
-      head.write(type, 0);
-      head.writeInt32BE(body.length + 4, 1);
-      return Buffer.concat([head, body]);
-    };
-    const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
     const server = net.createServer(socket => {
       let started = false;
       socket.on('data', () => {
         if (!started) {
           started = true;
-          socket.write(Buffer.concat([message('R', int32(0)), message('Z', Buffer.from('I'))]));
+          socket.write(Buffer.concat([pgMessage('R', int32(0)), pgMessage('Z', Buffer.from('I'))]));
           return;
         }
-        socket.write(message('E', Buffer.from('SERROR\0C22012\0Mdivision by zero\0\0')));
+        socket.write(pgMessage('E', Buffer.from('SERROR\0C22012\0Mdivision by zero\0\0')));
         setTimeout(() => socket.destroy(), 100);
       });
     });

@@ -8,10 +8,10 @@ import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
 import { AwsCredentials, signAuthToken } from '../src';
+import { int32, MessageReader, pgMessage, SSL_REQUEST, startupMessage } from './pg-wire';
 
 export const PROXY_CERT = fs.readFileSync(path.join(__dirname, 'fixtures', 'proxy-cert.pem'));
 const PROXY_KEY = fs.readFileSync(path.join(__dirname, 'fixtures', 'proxy-key.pem'));
-const SSL_REQUEST = 80877103;
 
 export interface IamProxyOptions {
   readonly backend: { host: string; port: number; user: string; database: string };
@@ -55,7 +55,7 @@ export class IamProxy {
   }
 
   private async handle(raw: net.Socket) {
-    const plain = new Reader(raw);
+    const plain = new MessageReader(raw);
     const sslRequest = await plain.startup();
     if (sslRequest.readInt32BE(4) !== SSL_REQUEST) {
       this.plainConnections++;
@@ -66,13 +66,13 @@ export class IamProxy {
     plain.detach();
     const secure = new tls.TLSSocket(raw, { isServer: true, key: PROXY_KEY, cert: PROXY_CERT });
     secure.on('error', () => raw.destroy());
-    const reader = new Reader(secure);
+    const reader = new MessageReader(secure);
     const startup = await reader.startup();
     const fields = startup.subarray(8).toString('utf8').split('\0');
     const parameters: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length && fields[i]; i += 2) parameters[fields[i]] = fields[i + 1];
 
-    secure.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
+    secure.write(pgMessage('R', int32(3))); // AuthenticationCleartextPassword
     const message = await reader.message();
     const token = message.subarray(5, message.length - 1).toString('utf8');
     this.tokens.push(token);
@@ -114,59 +114,6 @@ export class IamProxy {
   }
 }
 
-class Reader {
-  private buffer = Buffer.alloc(0);
-  private wake?: () => void;
-  private readonly onData = (chunk: Buffer) => {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    this.wake?.();
-  };
-
-  constructor(private readonly socket: net.Socket | tls.TLSSocket) {
-    socket.on('data', this.onData);
-  }
-
-  /** A length-prefixed message without a type byte (SSLRequest, StartupMessage). */
-  public async startup(): Promise<Buffer> {
-    await this.until(() => this.buffer.length >= 4 && this.buffer.length >= this.buffer.readInt32BE(0));
-    return this.take(this.buffer.readInt32BE(0));
-  }
-
-  /** A typed message. */
-  public async message(): Promise<Buffer> {
-    await this.until(() => this.buffer.length >= 5 && this.buffer.length >= 1 + this.buffer.readInt32BE(1));
-    return this.take(1 + this.buffer.readInt32BE(1));
-  }
-
-  /** Stops reading; returns what was received but not consumed. */
-  public detach(): Buffer[] {
-    this.socket.off('data', this.onData);
-    return this.buffer.length ? [this.buffer] : [];
-  }
-
-  private take(length: number): Buffer {
-    const taken = this.buffer.subarray(0, length);
-    this.buffer = this.buffer.subarray(length);
-    return taken;
-  }
-
-  private async until(ready: () => boolean) {
-    while (!ready()) await new Promise<void>(resolve => (this.wake = resolve));
-  }
-}
-
-function startupMessage(parameters: Record<string, string>): Buffer {
-  const body = Buffer.from(Object.entries(parameters).map(([k, v]) => `${k}\0${v}\0`).join('') + '\0');
-  const header = Buffer.alloc(8);
-  header.writeInt32BE(8 + body.length, 0);
-  header.writeInt32BE(196608, 4);
-  return Buffer.concat([header, body]);
-}
-
 function errorResponse(code: string, message: string): Buffer {
-  const body = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
-  const header = Buffer.alloc(5);
-  header.write('E', 0);
-  header.writeInt32BE(4 + body.length, 1);
-  return Buffer.concat([header, body]);
+  return pgMessage('E', Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`));
 }
