@@ -76,9 +76,9 @@ function hmac(key: string | Buffer, text: string): Buffer {
  * process costs most of a millisecond.
  */
 function amzDate(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${String(date.getUTCFullYear()).padStart(4, '0')}${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}`
-    + `T${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(date.getUTCFullYear(), 4)}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}`
+    + `T${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
 }
 
 /** The canonical query string: names sorted by code point, names and values percent-encoded. */
