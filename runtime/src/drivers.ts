@@ -411,7 +411,8 @@ export const postgresDriver: Driver = {
     return new Promise<PhysicalConnection>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
-      const settle = (error: unknown) => {
+      /** The session, once the server is ready (with pg's statement parts), or the error that ended the opening. */
+      const settle = (error: unknown, statements?: PgStatementParts) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -419,12 +420,6 @@ export const postgresDriver: Driver = {
         con.removeListener('errorMessage', settle);
         con.removeListener('end', terminated);
         con.removeListener('readyForQuery', connected);
-        let statements: PgStatementParts | undefined;
-        try {
-          if (error === undefined) statements = loadPgStatements();
-        } catch (failure) {
-          error = failure;
-        }
         if (statements) {
           resolve(new PostgresConnection(con, statements));
         } else {
@@ -433,7 +428,16 @@ export const postgresDriver: Driver = {
           reject(error);
         }
       };
-      const connected = () => settle(undefined);
+      const connected = () => {
+        let statements: PgStatementParts;
+        try {
+          statements = loadPgStatements();
+        } catch (error) {
+          settle(error);
+          return;
+        }
+        settle(undefined, statements);
+      };
       const terminated = () => settle(new Error('Connection terminated unexpectedly'));
       if (timeoutMs > 0) {
         // pg's own words for it, where a Client would have given up
